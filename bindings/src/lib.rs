@@ -1,0 +1,18 @@
+//! Countersign's foreign-function interface.
+//!
+//! This is the only crate that knows uniffi. It is deliberately thin: every function converts
+//! its arguments into core types, calls `countersign-core`, and converts the answer back. The
+//! Kotlin package, Swift module, C# namespace and Python module generated from it are the whole
+//! API the phone and desktop shells see; the desktop harness (`countersign`) calls the same
+//! Rust functions, so QA exercises exactly what ships.
+//!
+//! Nothing here may panic across the boundary: errors become [`CountersignError`], whose
+//! variants say what the shell should do next.
+
+mod error;
+mod oath;
+
+pub use error::CountersignError;
+pub use oath::{AccountInfo, CodeInfo, OtpType, code_for_uri, parse_account_uri};
+
+uniffi::setup_scaffolding!();

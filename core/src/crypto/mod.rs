@@ -1,0 +1,29 @@
+//! Cryptographic primitives, kept in one place.
+//!
+//! This is the only module that imports `ring`. Everything else asks it for HMACs, sealed blobs,
+//! random bytes or signatures, so that the choice of primitives and the handling of key material
+//! can be reviewed in one spot. Key material lives in [`SecretBytes`], which zeroizes on drop and
+//! never prints its contents.
+
+mod hmac;
+mod secret;
+
+pub use hmac::{HmacAlgorithm, HmacKey};
+pub use secret::SecretBytes;
+
+use crate::{Error, Result};
+use ring::rand::{SecureRandom, SystemRandom};
+
+/// Fills a new buffer of `len` bytes from the operating system's CSPRNG.
+pub fn random_bytes(len: usize) -> Result<SecretBytes> {
+    let mut buf = vec![0u8; len];
+    SystemRandom::new()
+        .fill(&mut buf)
+        .map_err(|_| Error::Crypto("the system random number generator failed"))?;
+    Ok(SecretBytes::new(buf))
+}
+
+/// Compares two byte strings in time that does not depend on where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

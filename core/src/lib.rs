@@ -1,0 +1,18 @@
+//! Countersign's authenticator core.
+//!
+//! Everything an authenticator app does that is not user interface lives here, in pure Rust, so
+//! that the Android, iOS and Windows shells and the desktop QA harness all run the same tested
+//! code. The crate is organised by what each module owns:
+//!
+//! - [`otp`]: HOTP, TOTP and Steam Guard code generation, pure functions of secret and time.
+//! - [`uri`]: the `otpauth://` Key URI format, parsed and written back without loss.
+//! - [`crypto`]: the only module that touches `ring`; secrets are zeroizing newtypes.
+//!
+//! Errors are one rich [`Error`] type; bindings map it onto the few cases a shell acts on.
+
+pub mod crypto;
+pub mod error;
+pub mod otp;
+pub mod uri;
+
+pub use error::{Error, Result};
