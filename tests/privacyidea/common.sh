@@ -64,9 +64,10 @@ pi_need_apt() {
 # True if something accepts TCP connections on 127.0.0.1:$1
 pi_port_busy() { (exec 3<>"/dev/tcp/$PI_HOST/$1") 2>/dev/null; }
 
-# True if pid $1 is alive and is one of our gunicorn processes
+# True if pid $1 is alive and is a gunicorn that start.sh launched for this PI_HOME
 pi_is_our_gunicorn() {
-  local pid="$1"
+  local pid="$1" cmd
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "gunicorn.*pi_wsgi:application"
+  cmd="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
+  [[ "$cmd" == *gunicorn*" --pid $PI_HOME/run/"*pi_wsgi:application* ]]
 }

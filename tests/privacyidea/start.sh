@@ -10,6 +10,8 @@ if [ "${PI_SKIP_SETUP:-0}" != 1 ]; then
   "$PI_SCRIPT_DIR/setup.sh"
 fi
 [ -x "$PI_VENV/bin/gunicorn" ] && [ -s "$PI_CFG" ] || pi_die "not set up: run setup.sh first"
+[ "$(cat "$PI_HOME/push-url" 2>/dev/null)" = "$PI_PUSH_URL" ] \
+  || pi_die "push_registration_url in $PI_HOME is '$(cat "$PI_HOME/push-url" 2>/dev/null)', not $PI_PUSH_URL: run setup.sh with the same PI_* settings (or start.sh without PI_SKIP_SETUP)"
 pi_need_apt openssl:openssl curl:curl
 
 PIDS="$PI_HOME/pids"
@@ -84,10 +86,12 @@ cp "$TLS/ca.pem" "$CA.tmp" && mv "$CA.tmp" "$CA"
 launch() {  # name bind [extra gunicorn args...]
   local name="$1" bind="$2"; shift 2
   rm -f "$PI_HOME/run/$name.pid"
+  : >"$PI_HOME/logs/gunicorn-$name.out"
+  : >"$PI_HOME/logs/gunicorn-$name.log"
   (cd "$PI_HOME" && exec setsid "$PI_VENV/bin/gunicorn" \
       --pythonpath "$PI_SCRIPT_DIR" \
       --bind "$bind" --workers 1 --worker-class gthread --threads "$PI_THREADS" \
-      --timeout 120 --graceful-timeout 5 \
+      --timeout 120 --graceful-timeout 5 --no-control-socket \
       --pid "$PI_HOME/run/$name.pid" \
       --error-logfile "$PI_HOME/logs/gunicorn-$name.log" \
       --access-logfile "$PI_HOME/logs/access-$name.log" \
@@ -106,7 +110,7 @@ fail() {
   for f in gunicorn-http.log gunicorn-https.log gunicorn-http.out gunicorn-https.out privacyidea.log; do
     [ -s "$PI_HOME/logs/$f" ] || continue
     echo "----- tail $PI_HOME/logs/$f -----" >&2
-    tail -n 30 "$PI_HOME/logs/$f" >&2
+    tail -n 25 "$PI_HOME/logs/$f" >&2
   done
   "$PI_SCRIPT_DIR/stop.sh" || true
   exit 1

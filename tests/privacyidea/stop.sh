@@ -34,8 +34,10 @@ for _ in $(seq 1 40); do
   sleep 0.25
 done
 if [ "${#still[@]}" -gt 0 ]; then
-  pi_log "still alive after 10s, sending SIGKILL to ${still[*]} and their workers"
-  for pid in "${still[@]}"; do pkill -KILL -P "$pid" 2>/dev/null || true; kill -KILL "$pid" 2>/dev/null || true; done
+  # start.sh runs each master under setsid, so its process group (= its pid)
+  # holds exactly that master and its workers.
+  pi_log "still alive after 10s, sending SIGKILL to process groups ${still[*]}"
+  for pid in "${still[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true; done
 fi
 rm -f "$PIDS" "$PI_HOME/run/http.pid" "$PI_HOME/run/https.pid"
 pi_log "stopped"

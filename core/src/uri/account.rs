@@ -64,6 +64,34 @@ impl std::fmt::Display for UriWarning {
     }
 }
 
+/// The secret and the HMAC key schedule prepared from it, shared by clones of an account.
+pub(crate) struct Keys {
+    secret: SecretBytes,
+    generator: Generator,
+}
+
+impl Keys {
+    pub(crate) fn new(
+        kind: OtpKind,
+        algorithm: Algorithm,
+        digits: u8,
+        secret: SecretBytes,
+    ) -> Result<Self, OtpError> {
+        let generator = match kind {
+            OtpKind::Steam { .. } => Generator::steam(&secret)?,
+            _ => Generator::decimal(algorithm, digits, &secret)?,
+        };
+        Ok(Self { secret, generator })
+    }
+}
+
+impl PartialEq for Keys {
+    fn eq(&self, other: &Self) -> bool {
+        self.secret == other.secret
+    }
+}
+impl Eq for Keys {}
+
 /// Names are stored without surrounding white space, and a blank issuer is no issuer: the
 /// Key URI format cannot tell `Issuer: name` from `Issuer:name`, so neither can we.
 pub(crate) fn clean_name(name: String) -> Option<String> {
@@ -86,7 +114,7 @@ pub struct OtpAccount {
     pub(crate) kind: OtpKind,
     pub(crate) algorithm: Algorithm,
     pub(crate) digits: u8,
-    pub(crate) secret: std::sync::Arc<SecretBytes>,
+    pub(crate) keys: std::sync::Arc<Keys>,
     pub(crate) issuer: Option<String>,
     pub(crate) label_issuer: Option<String>,
     pub(crate) account_name: String,
@@ -121,20 +149,14 @@ impl OtpAccount {
         if secret.is_empty() {
             return Err(OtpError::EmptySecret);
         }
-        let digits = if matches!(kind, OtpKind::Steam { .. }) {
-            otp::STEAM_CHARS
-        } else {
-            digits
-        };
+        let steam = matches!(kind, OtpKind::Steam { .. });
+        let digits = if steam { otp::STEAM_CHARS } else { digits };
+        let algorithm = if steam { Algorithm::Sha1 } else { algorithm };
         Ok(Self {
             kind,
-            algorithm: if matches!(kind, OtpKind::Steam { .. }) {
-                Algorithm::Sha1
-            } else {
-                algorithm
-            },
+            algorithm,
             digits,
-            secret: std::sync::Arc::new(secret),
+            keys: std::sync::Arc::new(Keys::new(kind, algorithm, digits, secret)?),
             issuer: issuer.and_then(clean_name),
             label_issuer: None,
             account_name: clean_name(account_name).unwrap_or_default(),
@@ -184,7 +206,7 @@ impl OtpAccount {
     }
     /// The secret key.
     pub fn secret(&self) -> &SecretBytes {
-        &self.secret
+        &self.keys.secret
     }
     /// The URI exactly as it was given, when the account came from one. It contains the secret.
     pub fn raw_uri(&self) -> Option<&str> {
@@ -207,19 +229,16 @@ impl OtpAccount {
         }
     }
 
-    /// A prepared generator for this account's codes.
-    pub fn generator(&self) -> Result<Generator, OtpError> {
-        match self.kind {
-            OtpKind::Steam { .. } => Generator::steam(&self.secret),
-            _ => Generator::decimal(self.algorithm, self.digits, &self.secret),
-        }
+    /// The prepared generator for this account's codes (built once, when the account was).
+    pub fn generator(&self) -> &Generator {
+        &self.keys.generator
     }
 
     /// The code valid at Unix time `at` with its window and the next code. For HOTP, `at` is
     /// ignored and the window is empty (`valid_from == valid_until == 0`): the code is the
     /// one for the stored counter, and `next` is the one after it.
     pub fn code_at(&self, at: u64) -> Result<TimedCode, OtpError> {
-        let g = self.generator()?;
+        let g = self.generator();
         match self.kind {
             OtpKind::Totp { period } | OtpKind::Steam { period } => g.at_time(period, at),
             OtpKind::Hotp { counter } => Ok(TimedCode {
@@ -231,9 +250,30 @@ impl OtpAccount {
         }
     }
 
+    /// The code valid at `at` with its window, without the next code: the cheap form for
+    /// showing many accounts at once.
+    pub fn current_code_at(&self, at: u64) -> Result<TimedCode, OtpError> {
+        let g = self.generator();
+        match self.kind {
+            OtpKind::Totp { period } | OtpKind::Steam { period } => g.current_at_time(period, at),
+            OtpKind::Hotp { counter } => Ok(TimedCode {
+                code: g.at_counter(counter),
+                valid_from: 0,
+                valid_until: 0,
+                next: None,
+            }),
+        }
+    }
+
+    /// Current codes for many accounts in one call (one result per account, in order): what an
+    /// account list asks for every second.
+    pub fn current_codes(accounts: &[OtpAccount], at: u64) -> Vec<Result<TimedCode, OtpError>> {
+        accounts.iter().map(|a| a.current_code_at(at)).collect()
+    }
+
     /// The code for an explicit moving factor: the HOTP counter, or a TOTP time step.
-    pub fn code_at_counter(&self, counter: u64) -> Result<OtpCode, OtpError> {
-        Ok(self.generator()?.at_counter(counter))
+    pub fn code_at_counter(&self, counter: u64) -> OtpCode {
+        self.generator().at_counter(counter)
     }
 }
 

@@ -56,7 +56,7 @@ impl OtpAccount {
         }
         let _ = write!(out, "{}", esc(&self.account_name));
         out.push_str("?secret=");
-        out.push_str(&encode_base32_secret(&self.secret));
+        out.push_str(&encode_base32_secret(self.secret()));
         if let Some(issuer) = &self.issuer {
             let _ = write!(out, "&issuer={}", esc(issuer));
         }

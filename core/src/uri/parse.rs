@@ -1,7 +1,7 @@
 //! `otpauth://` parsing. Works on the raw text, so that the label can be split on its first
 //! literal `:` before any percent-decoding (an encoded `%3A` inside an issuer stays inside it).
 
-use super::account::{OtpAccount, UriWarning};
+use super::account::{Keys, OtpAccount, UriWarning};
 use super::secret::decode_base32_secret;
 use super::{MAX_URI_LEN, UriError};
 use crate::error::preview;
@@ -276,11 +276,12 @@ fn parse_otpauth(uri: &str, rest: &str) -> Result<OtpAccount, UriError> {
         extra.push(("counter".into(), c));
     }
 
+    let algorithm = if is_steam { Algorithm::Sha1 } else { algorithm };
     Ok(OtpAccount {
         kind,
-        algorithm: if is_steam { Algorithm::Sha1 } else { algorithm },
+        algorithm,
         digits,
-        secret: Arc::new(secret),
+        keys: Arc::new(prepare(kind, algorithm, digits, secret)?),
         issuer,
         label_issuer,
         account_name,
@@ -289,6 +290,21 @@ fn parse_otpauth(uri: &str, rest: &str) -> Result<OtpAccount, UriError> {
         extra,
         warnings,
         raw: Some(Arc::new(Zeroizing::new(uri.to_string()))),
+    })
+}
+
+/// Prepares the key schedule; parameters were validated above, so a failure here is reported
+/// as the parameter it concerns rather than assumed impossible.
+fn prepare(
+    kind: OtpKind,
+    algorithm: Algorithm,
+    digits: u8,
+    secret: crate::crypto::SecretBytes,
+) -> Result<Keys, UriError> {
+    Keys::new(kind, algorithm, digits, secret).map_err(|e| match e {
+        otp::OtpError::InvalidDigits(d) => UriError::InvalidDigits(d.to_string()),
+        otp::OtpError::InvalidPeriod => UriError::InvalidPeriod("0".into()),
+        _ => UriError::EmptySecret,
     })
 }
 
@@ -302,13 +318,14 @@ fn parse_steam_scheme(uri: &str, rest: &str) -> Result<OtpAccount, UriError> {
             bits: secret.len() * 8,
         });
     }
+    let kind = OtpKind::Steam {
+        period: otp::DEFAULT_PERIOD,
+    };
     Ok(OtpAccount {
-        kind: OtpKind::Steam {
-            period: otp::DEFAULT_PERIOD,
-        },
+        kind,
         algorithm: Algorithm::Sha1,
         digits: otp::STEAM_CHARS,
-        secret: Arc::new(secret),
+        keys: Arc::new(prepare(kind, Algorithm::Sha1, otp::STEAM_CHARS, secret)?),
         issuer: Some("Steam".into()),
         label_issuer: None,
         account_name: String::new(),
@@ -332,13 +349,13 @@ fn split_label(
         return Ok((prefix, account.trim().to_string()));
     }
     let decoded = decode(raw, "label")?;
-    if let Some(param) = issuer_param {
-        if let Some(account) = decoded
+    if let Some((param, account)) = issuer_param.and_then(|param| {
+        decoded
             .strip_prefix(param)
             .and_then(|rest| rest.strip_prefix(':'))
-        {
-            return Ok((Some(param.to_string()), account.trim().to_string()));
-        }
+            .map(|account| (param, account))
+    }) {
+        return Ok((Some(param.to_string()), account.trim().to_string()));
     }
     Ok((None, decoded.trim().to_string()))
 }
