@@ -6,13 +6,17 @@
 //!
 //! - [`otp`]: HOTP, TOTP and Steam Guard code generation, pure functions of secret and time.
 //! - [`uri`]: the `otpauth://` Key URI format, parsed and written back without loss.
-//! - [`crypto`]: the only module that touches `ring`; secrets are zeroizing newtypes.
+//! - [`crypto`]: every cryptographic primitive; secrets are zeroizing newtypes.
+//! - [`platform`]: traits the shells implement (key store), with desktop implementations.
+//! - [`vault`]: the encrypted SQLite store of accounts.
 //!
 //! Errors are one rich [`Error`] type; bindings map it onto the few cases a shell acts on.
 
 pub mod crypto;
 pub mod error;
 pub mod otp;
+pub mod platform;
 pub mod uri;
+pub mod vault;
 
 pub use error::{Error, Result};

@@ -1,5 +1,6 @@
 # Shared settings and helpers for setup.sh / start.sh / stop.sh / smoke.sh.
 # Sourced, not executed. Every setting can be overridden from the environment.
+# shellcheck disable=SC2034,SC1003  # sourced: the variables are used by the other scripts
 
 PI_SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 

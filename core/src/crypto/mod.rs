@@ -5,10 +5,14 @@
 //! can be reviewed in one spot. Key material lives in [`SecretBytes`], which zeroizes on drop and
 //! never prints its contents.
 
+mod aead;
 mod hmac;
+mod kdf;
 mod secret;
 
+pub use aead::{DATA_KEY_LEN, DataKey, OpenError, SEALED_VERSION};
 pub use hmac::{HmacAlgorithm, HmacKey};
+pub use kdf::{Argon2Cost, argon2id};
 pub use secret::SecretBytes;
 
 use crate::{Error, Result};
