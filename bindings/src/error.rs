@@ -3,6 +3,8 @@
 //! secrets: the core's messages never contain them) and, where useful, the field at fault.
 
 use countersign_core::Error as CoreError;
+use countersign_core::platform::KeyStoreError as CoreKeyStoreError;
+use countersign_core::vault::VaultError;
 
 /// Why a call failed, grouped by what the caller should do about it.
 #[derive(Debug, thiserror::Error, uniffi::Error)]
@@ -20,6 +22,47 @@ pub enum CountersignError {
     #[error("{message}")]
     Unsupported {
         /// What is not supported and what to do instead.
+        message: String,
+    },
+    /// The thing asked for does not exist (an account id, a vault file).
+    #[error("{message}")]
+    NotFound {
+        /// What was not found.
+        message: String,
+    },
+    /// The vault is locked: call `unlock` (after the user authenticates) and retry.
+    #[error("{message}")]
+    VaultLocked {
+        /// Explanation.
+        message: String,
+    },
+    /// The platform key store needs the user (device locked, biometric cancelled): prompt
+    /// and retry.
+    #[error("{message}")]
+    KeyStoreLocked {
+        /// Explanation.
+        message: String,
+    },
+    /// The platform key store is missing, unreachable or holds a different key. Retrying will
+    /// not help; the vault file is untouched.
+    #[error("{message}")]
+    KeyStoreUnavailable {
+        /// Explanation and what to do.
+        message: String,
+    },
+    /// Stored data is damaged or was tampered with. Nothing was deleted; offer export of
+    /// what is readable and support.
+    #[error("{message}")]
+    StorageCorrupt {
+        /// What is damaged.
+        message: String,
+        /// The account affected, when the damage is limited to one.
+        account_id: Option<i64>,
+    },
+    /// Storage failed for a reason that may pass (disk full, busy): retry later.
+    #[error("{message}")]
+    Storage {
+        /// Explanation.
         message: String,
     },
     /// A failure inside Countersign that no user action will fix; report it.
@@ -60,6 +103,46 @@ impl From<countersign_core::uri::UriError> for CountersignError {
 impl From<countersign_core::otp::OtpError> for CountersignError {
     fn from(e: countersign_core::otp::OtpError) -> Self {
         CoreError::from(e).into()
+    }
+}
+
+impl From<CoreKeyStoreError> for CountersignError {
+    fn from(e: CoreKeyStoreError) -> Self {
+        let message = e.to_string();
+        match e {
+            CoreKeyStoreError::Locked => Self::KeyStoreLocked { message },
+            _ => Self::KeyStoreUnavailable { message },
+        }
+    }
+}
+
+impl From<VaultError> for CountersignError {
+    fn from(e: VaultError) -> Self {
+        let message = e.to_string();
+        match e {
+            VaultError::NotFound(_) | VaultError::NoSuchAccount(_) => Self::NotFound { message },
+            VaultError::AlreadyExists(_) | VaultError::InvalidInput(_) => Self::InvalidInput {
+                message,
+                field: None,
+            },
+            VaultError::WrongKind { .. } | VaultError::CounterExhausted(_) => {
+                Self::Unsupported { message }
+            }
+            VaultError::NewerFormat { .. } => Self::Unsupported { message },
+            VaultError::Corrupt(_) => Self::StorageCorrupt {
+                message,
+                account_id: None,
+            },
+            VaultError::Unreadable(id) => Self::StorageCorrupt {
+                message,
+                account_id: Some(id),
+            },
+            VaultError::Locked => Self::VaultLocked { message },
+            VaultError::KeyStore(k) => k.into(),
+            VaultError::KeyStoreMismatch { .. } => Self::KeyStoreUnavailable { message },
+            VaultError::Storage(_) => Self::Storage { message },
+            _ => Self::Internal { message },
+        }
     }
 }
 

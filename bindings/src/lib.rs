@@ -9,10 +9,17 @@
 //! Nothing here may panic across the boundary: errors become [`CountersignError`], whose
 //! variants say what the shell should do next.
 
+mod client;
 mod error;
 mod oath;
+mod platform;
 
+pub use client::{
+    AccountCode, AccountEntry, AccountKind, AddedAccount, AuthenticatorClient, CodeState, HotpCode,
+    VaultReport,
+};
 pub use error::CountersignError;
 pub use oath::{AccountInfo, CodeInfo, OtpType, code_for_uri, parse_account_uri};
+pub use platform::{Clock, DesktopKeyStore, KeyStore, KeyStoreError};
 
 uniffi::setup_scaffolding!();

@@ -8,9 +8,13 @@
 //! [`MemoryKeyStore`] for tests and throw-away demo vaults.
 
 mod memory;
+#[cfg(feature = "desktop-keyring")]
+mod os_keyring;
 mod passphrase;
 
 pub use memory::MemoryKeyStore;
+#[cfg(feature = "desktop-keyring")]
+pub use os_keyring::OsKeyringStore;
 pub use passphrase::PassphraseKeyStore;
 
 use crate::crypto::SecretBytes;

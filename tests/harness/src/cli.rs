@@ -2,15 +2,51 @@
 //! don't rename.
 
 use anyhow::Result;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use countersign_ffi::CountersignError;
+use std::path::PathBuf;
 
 /// Countersign desktop QA tool.
 #[derive(Debug, Parser)]
 #[command(name = "countersign", version, about)]
 pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
     #[command(subcommand)]
     command: Command,
+}
+
+/// Options every vault command takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Vault file (default: `countersign/vault.db` in the user's data directory).
+    #[arg(long, global = true, env = "COUNTERSIGN_VAULT")]
+    pub vault: Option<PathBuf>,
+    /// Which key store wraps the vault's data key.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "COUNTERSIGN_KEY_STORE",
+        default_value = "auto"
+    )]
+    pub key_store: KeyStoreChoice,
+    /// Passphrase file for `--key-store passphrase` (first line is the passphrase).
+    #[arg(long, global = true, env = "COUNTERSIGN_PASSPHRASE_FILE")]
+    pub passphrase_file: Option<PathBuf>,
+}
+
+/// Key store choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KeyStoreChoice {
+    /// A passphrase file if one is given, else the OS key store.
+    Auto,
+    /// Argon2id from `--passphrase-file` (headless machines, CI).
+    Passphrase,
+    /// The OS key store (Secret Service, macOS Keychain, Windows Credential Manager).
+    Os,
+    /// The Linux kernel keyring (session keyring; keys vanish at logout/reboot: QA only).
+    Kernel,
 }
 
 #[derive(Debug, Subcommand)]
@@ -19,23 +55,63 @@ enum Command {
     Code(crate::oath::CodeArgs),
     /// Describe the account in an otpauth:// URI (never its secret).
     Inspect(crate::oath::InspectArgs),
+    /// Add an account to the vault.
+    Add(crate::vault::AddArgs),
+    /// List the vault's accounts (works without unlocking secrets).
+    List(crate::vault::JsonArgs),
+    /// Print every account's current code.
+    Codes(crate::vault::JsonArgs),
+    /// Hand out the next code of an HOTP account (the counter is saved first).
+    Next(crate::vault::IdArgs),
+    /// Rename an account.
+    Rename(crate::vault::RenameArgs),
+    /// Delete an account.
+    Remove(crate::vault::IdArgs),
+    /// Set the order of the list.
+    Reorder(crate::vault::ReorderArgs),
+    /// Put an account in groups.
+    Group(crate::vault::GroupArgs),
+    /// Check the vault's database and every account's encrypted data.
+    Check(crate::vault::JsonArgs),
+    /// Move the vault's data key to another key store.
+    Rewrap(crate::vault::RewrapArgs),
 }
 
 impl Cli {
     /// Runs the chosen command.
     pub fn run(&self) -> Result<()> {
+        use crate::vault as v;
+        let g = &self.global;
         match &self.command {
             Command::Code(a) => crate::oath::code(a),
             Command::Inspect(a) => crate::oath::inspect(a),
+            Command::Add(a) => v::add(g, a),
+            Command::List(a) => v::list(g, a),
+            Command::Codes(a) => v::codes(g, a),
+            Command::Next(a) => v::next(g, a),
+            Command::Rename(a) => v::rename(g, a),
+            Command::Remove(a) => v::remove(g, a),
+            Command::Reorder(a) => v::reorder(g, a),
+            Command::Group(a) => v::group(g, a),
+            Command::Check(a) => v::check(g, a),
+            Command::Rewrap(a) => v::rewrap(g, a),
         }
     }
 }
 
-/// Exit status by failure class: 2 bad input, 3 unsupported, 1 anything else.
+/// Exit status by failure class: 2 bad input, 3 unsupported, 4 not found, 5 key store or
+/// vault locked/unavailable, 6 damaged storage, 1 anything else.
 pub fn exit_code(e: &anyhow::Error) -> u8 {
     match e.downcast_ref::<CountersignError>() {
         Some(CountersignError::InvalidInput { .. }) => 2,
         Some(CountersignError::Unsupported { .. }) => 3,
+        Some(CountersignError::NotFound { .. }) => 4,
+        Some(
+            CountersignError::KeyStoreLocked { .. }
+            | CountersignError::KeyStoreUnavailable { .. }
+            | CountersignError::VaultLocked { .. },
+        ) => 5,
+        Some(CountersignError::StorageCorrupt { .. }) => 6,
         _ => 1,
     }
 }

@@ -7,6 +7,7 @@
 
 mod cli;
 mod oath;
+mod vault;
 
 use clap::Parser;
 use std::process::ExitCode;
