@@ -9,11 +9,13 @@
 //! - [`crypto`]: every cryptographic primitive; secrets are zeroizing newtypes.
 //! - [`platform`]: traits the shells implement (key store), with desktop implementations.
 //! - [`vault`]: the encrypted SQLite store of accounts.
+//! - [`openpush`]: the pure parts of the openpush/1 push protocol (docs/protocol.md).
 //!
 //! Errors are one rich [`Error`] type; bindings map it onto the few cases a shell acts on.
 
 pub mod crypto;
 pub mod error;
+pub mod openpush;
 pub mod otp;
 pub mod platform;
 pub mod uri;

@@ -9,11 +9,16 @@ mod aead;
 mod hmac;
 mod kdf;
 mod secret;
+mod sign;
 
 pub use aead::{DATA_KEY_LEN, DataKey, OpenError, SEALED_VERSION};
 pub use hmac::{HmacAlgorithm, HmacKey};
 pub use kdf::{Argon2Cost, argon2id};
 pub use secret::SecretBytes;
+pub use sign::{
+    Ed25519Signer, Es256Signer, X25519Ephemeral, der_to_fixed, ed25519_verify, es256_verify,
+    es256_verify_der, hkdf_sha256, hmac_sha256, sha256,
+};
 
 use crate::{Error, Result};
 use ring::rand::{SecureRandom, SystemRandom};
