@@ -197,9 +197,8 @@ impl X25519Ephemeral {
     /// low-order peer key).
     pub fn agree(self, peer: &[u8]) -> Result<SecretBytes> {
         let peer = ring::agreement::UnparsedPublicKey::new(&ring::agreement::X25519, peer);
-        let z =
-            ring::agreement::agree_ephemeral(self.private, &peer, |z| SecretBytes::from_slice(z))
-                .map_err(|_| Error::Crypto("X25519 agreement failed"))?;
+        let z = ring::agreement::agree_ephemeral(self.private, &peer, SecretBytes::from_slice)
+            .map_err(|_| Error::Crypto("X25519 agreement failed"))?;
         if z.expose().iter().all(|b| *b == 0) {
             return Err(Error::Crypto("X25519 produced an all-zero secret"));
         }
