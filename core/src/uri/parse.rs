@@ -366,7 +366,7 @@ fn split_glued_issuer(known: &mut Known, warnings: &mut Vec<UriWarning>) -> Resu
     let Some(issuer) = known.issuer.as_deref() else {
         return Ok(());
     };
-    let mut words: Vec<&str> = issuer.split(' ').collect();
+    let mut words: Vec<&str> = issuer.split_whitespace().collect();
     let mut glued = Vec::new();
     while let Some(last) = words.last() {
         let Some((k, v)) = last.split_once('=') else {

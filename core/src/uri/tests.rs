@@ -267,6 +267,13 @@ fn valid_uris() {
             account: "me",
             warnings: &["glued_parameters"],
         },
+        // Glued parameters with trailing white space (found by the fuzzer: the split must
+        // happen on the first parse, not only after a round trip).
+        Case {
+            uri: "otpauth://totp/Foo:me?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Foo%20period=60+",
+            kind: OtpKind::Totp { period: 60 }, algorithm: Algorithm::Sha1, digits: 6,
+            issuer: Some("Foo"), account: "me", warnings: &["glued_parameters"],
+        },
         // Form-encoded issuer (+ for space), null algorithm.
         Case {
             uri: "otpauth://totp/me?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Big+Bank&algorithm=null",
