@@ -18,6 +18,7 @@ pub mod error;
 pub mod openpush;
 pub mod otp;
 pub mod platform;
+pub mod push;
 pub mod uri;
 pub mod vault;
 

@@ -271,8 +271,12 @@ fn valid_uris() {
         // happen on the first parse, not only after a round trip).
         Case {
             uri: "otpauth://totp/Foo:me?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Foo%20period=60+",
-            kind: OtpKind::Totp { period: 60 }, algorithm: Algorithm::Sha1, digits: 6,
-            issuer: Some("Foo"), account: "me", warnings: &["glued_parameters"],
+            kind: OtpKind::Totp { period: 60 },
+            algorithm: Algorithm::Sha1,
+            digits: 6,
+            issuer: Some("Foo"),
+            account: "me",
+            warnings: &["glued_parameters"],
         },
         // Form-encoded issuer (+ for space), null algorithm.
         Case {

@@ -25,9 +25,12 @@
 
 mod error;
 mod payload;
+mod push;
 pub mod schema;
 
 pub use error::{AccountId, VaultError};
+pub use payload::OpenpushSecret;
+pub use push::SeenChallenge;
 
 use crate::crypto::{DataKey, OpenError, SecretBytes, random_bytes};
 use crate::otp::{OtpCode, OtpKind, TimedCode};
@@ -491,7 +494,9 @@ impl Vault {
     }
 
     fn oath_from(sealed: Sealed, row: AccountId, summary: &AccountSummary) -> Result<OtpAccount> {
-        let Sealed::Oath { uri, counter } = sealed;
+        let Sealed::Oath { uri, counter } = sealed else {
+            return Err(VaultError::Unreadable(row));
+        };
         let mut account = OtpAccount::parse(&uri).map_err(|_| VaultError::Unreadable(row))?;
         if let Some(c) = counter {
             account.set_counter(c);
@@ -620,7 +625,8 @@ impl Vault {
             .map(|(account, blob)| {
                 let state = match account.kind {
                     AccountKind::Oath => self.oath_state(&key, &account, &blob, at),
-                    _ => CodeState::NoCode,
+                    AccountKind::PushOpenpush => self.openpush_state(&key, &account, &blob, at),
+                    AccountKind::PushPrivacyidea => CodeState::NoCode,
                 };
                 AccountCode { account, state }
             })
@@ -660,7 +666,12 @@ impl Vault {
             });
         }
         let sealed = self.open_blob(&key, id, &blob)?;
-        let Sealed::Oath { uri, .. } = &sealed;
+        let Sealed::Oath { uri, .. } = &sealed else {
+            return Err(VaultError::WrongKind {
+                id,
+                expected: "an HOTP account",
+            });
+        };
         let uri = uri.clone();
         let account = Self::oath_from(sealed, id, &summary)?;
         let OtpKind::Hotp { counter } = account.kind() else {

@@ -56,6 +56,36 @@ pub enum Sealed {
         /// The next HOTP counter (authoritative over the URI's `counter`).
         counter: Option<u64>,
     },
+    /// An openpush/1 account (docs/protocol.md): keys, pin, seed and state.
+    Openpush(OpenpushSecret),
+}
+
+/// Everything secret or integrity-critical about an openpush/1 account.
+#[derive(Serialize, Deserialize, Clone)]
+pub struct OpenpushSecret {
+    /// The server's base URL `B` (the only host this account ever contacts).
+    pub base_url: String,
+    /// Whether `B` was accepted under the loopback test flag.
+    #[serde(default)]
+    pub allow_loopback: bool,
+    /// The server's account id.
+    pub account_id: String,
+    /// The pinned Ed25519 server key (base64url).
+    pub server_key: String,
+    /// The software device key (PKCS#8, base64url), when no platform signer holds it.
+    pub device_key_pkcs8: Option<Zeroizing<String>>,
+    /// The device public key (base64url SEC1).
+    pub device_public: String,
+    /// The offline OATH seed (base64url, 20 bytes).
+    pub seed: Zeroizing<String>,
+    /// `pending` or `active`.
+    pub state: String,
+    /// Deadline for confirming a pending account.
+    pub confirm_by: u64,
+    /// Server time minus local time, from the last fresh signed response (§7).
+    pub clock_offset: i64,
+    /// Push provider registered (`none` for poll-only).
+    pub push_provider: String,
 }
 
 /// Payload format version.

@@ -34,6 +34,18 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (account_id, group_id)
     ) STRICT, WITHOUT ROWID;
     CREATE INDEX account_groups_by_group ON account_groups(group_id);",
+    // 3: push challenges seen (replay cache and "already answered"), per account. Ids and
+    // hashes only: nothing here is secret.
+    "CREATE TABLE push_seen (
+        account_id     INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        challenge_id   TEXT NOT NULL,
+        challenge_hash TEXT NOT NULL,
+        nonce          TEXT NOT NULL,
+        expires_at     INTEGER NOT NULL,
+        answered       TEXT,
+        PRIMARY KEY (account_id, challenge_id)
+    ) STRICT;
+    CREATE UNIQUE INDEX push_seen_nonce ON push_seen(account_id, nonce);",
 ];
 
 /// The schema version this build writes.

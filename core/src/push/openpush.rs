@@ -1,0 +1,683 @@
+//! The openpush/1 client: activation, challenge list and fetch, answers, push handling,
+//! push-token update and unenrolment (docs/protocol.md §5–§11), with every check of §10.1.
+//!
+//! Each account talks only to its own base URL `B`; nothing that arrives in a push or a
+//! server message is ever used as an address. Every signed response is verified against the
+//! key pinned at activation before it is parsed, and fresh responses must echo our nonce.
+
+use super::http::HttpClient;
+use super::{ChallengeKind, Decision, Outcome, Protocol, PushChallenge, PushError};
+use crate::crypto::{Es256Signer, SecretBytes, X25519Ephemeral, sha256};
+use crate::openpush::encoding::{b64, check_id, random_id, unb64, unb64_len};
+use crate::openpush::messages::{
+    ActivateResponse, ActivationBody, ActivationRequest, Answer, AnswerReceipt, Challenge,
+    ChallengeFetch, ChallengeList, DeviceInfo, Echo, ErrorBody, KeyRef, PushRegistration,
+    TimePayload,
+};
+use crate::openpush::seed::{self, OATH_DIGITS, OATH_PERIOD};
+use crate::openpush::verify::{
+    AccountState, activation_proof_input, answer_input, challenge_hash, check_challenge,
+    display_context, request_input,
+};
+use crate::openpush::{ActivationPayload, BaseUrl, Envelope, ProtocolError, ServerKey};
+use crate::vault::{AccountId, OpenpushSecret, SeenChallenge, Vault};
+use reqwest::Method;
+use std::sync::Arc;
+use zeroize::Zeroizing;
+
+/// A clock returning Unix seconds.
+pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+/// Result of a successful activation.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Activation {
+    /// The new vault account.
+    pub account_id: AccountId,
+    /// The server host (what the user agreed to).
+    pub host: String,
+    /// Organisation name from the server.
+    pub issuer: String,
+    /// Account label from the server.
+    pub label: String,
+    /// Deadline for the "Verify Now" confirmation (server time).
+    pub confirm_by: u64,
+}
+
+/// The openpush/1 client over a vault.
+#[derive(Clone)]
+pub struct OpenpushClient {
+    vault: Arc<Vault>,
+    http: HttpClient,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for OpenpushClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenpushClient")
+            .field("http", &self.http)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything needed to talk for one account.
+struct Session {
+    id: AccountId,
+    secret: OpenpushSecret,
+    base: BaseUrl,
+    key: ServerKey,
+    signer: Es256Signer,
+}
+
+impl Session {
+    fn corrected(&self, local: u64) -> u64 {
+        local.saturating_add_signed(self.secret.clock_offset)
+    }
+
+    fn state(&self) -> AccountState {
+        if self.secret.state == "active" {
+            AccountState::Active
+        } else {
+            AccountState::Pending
+        }
+    }
+}
+
+fn server_error(status: u16, body: &[u8]) -> PushError {
+    match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(e) => match e.error.code.as_str() {
+            "challenge_closed" => {
+                PushError::ChallengeClosed(e.error.state.unwrap_or_else(|| "closed".into()))
+            }
+            "challenge_expired" => PushError::Expired,
+            _ => PushError::Server {
+                code: crate::error::preview(&e.error.code),
+                message: crate::error::preview(&e.error.message),
+                status,
+            },
+        },
+        Err(_) => PushError::Server {
+            code: "unknown".into(),
+            message: format!("HTTP {status} without an error body"),
+            status,
+        },
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &'static str) -> Result<T, PushError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        ProtocolError::invalid(what, format!("malformed JSON ({})", e.classify() as u8)).into()
+    })
+}
+
+impl OpenpushClient {
+    /// A client over `vault`, sending with `http`, reading time from `clock`.
+    pub fn new(vault: Arc<Vault>, http: HttpClient, clock: Clock) -> Self {
+        Self { vault, http, clock }
+    }
+
+    fn now(&self) -> u64 {
+        (self.clock)()
+    }
+
+    fn session(&self, id: AccountId) -> Result<Session, PushError> {
+        let (_, secret) = self.vault.openpush_account(id)?;
+        let policy = if secret.allow_loopback {
+            crate::openpush::UrlPolicy::AllowLoopback
+        } else {
+            crate::openpush::UrlPolicy::Strict
+        };
+        if secret.allow_loopback && !self.http.config().allow_loopback {
+            return Err(ProtocolError::UrlNotAllowed(
+                "this account was activated in test mode; pass the loopback test flag".into(),
+            )
+            .into());
+        }
+        let base = BaseUrl::parse(&secret.base_url, policy)?;
+        let key = ServerKey::from_b64(&secret.server_key)?;
+        let pkcs8 = secret
+            .device_key_pkcs8
+            .as_ref()
+            .ok_or_else(|| PushError::Internal("no software device key for this account".into()))?;
+        let signer = Es256Signer::from_pkcs8(SecretBytes::new(unb64(pkcs8, "device key")?))?;
+        Ok(Session {
+            id,
+            secret,
+            base,
+            key,
+            signer,
+        })
+    }
+
+    /// Activates an account from a scanned or typed payload (§5). On success the account is
+    /// stored as pending; it becomes active when the user confirms with "Verify Now".
+    pub async fn activate(
+        &self,
+        payload: &ActivationPayload,
+        device: DeviceInfo,
+        push: PushRegistration,
+    ) -> Result<Activation, PushError> {
+        let base = &payload.base_url;
+        let signer = Es256Signer::generate()?;
+        let kx = X25519Ephemeral::generate()?;
+        let request = ActivationRequest {
+            code_id: payload.code.code_id(),
+            base_url: base.as_str().into(),
+            nonce: random_id()?,
+            client_time: self.now(),
+            device_key: KeyRef {
+                alg: "ES256".into(),
+                public: b64(&signer.public_key()),
+            },
+            oath_kx: KeyRef {
+                alg: "X25519".into(),
+                public: b64(&kx.public_key()),
+            },
+            push,
+            device,
+        };
+        let bytes = serde_json::to_vec(&request).map_err(|e| PushError::Internal(e.to_string()))?;
+        let body = ActivationBody {
+            payload: b64(&bytes),
+            device_sig: b64(&signer.sign(&activation_proof_input(&bytes))?),
+            code_proof: payload.code.proof(&bytes),
+        };
+        let body = serde_json::to_vec(&body).map_err(|e| PushError::Internal(e.to_string()))?;
+        let sent_at = self.now();
+        let resp = self
+            .http
+            .send(Method::POST, &base.endpoint("activate"), &[], Some(body))
+            .await?;
+        if resp.status != 201 {
+            return Err(server_error(resp.status, &resp.body));
+        }
+        let env: Envelope = parse(&resp.body, "activate-response")?;
+        let key = ServerKey::from_b64(
+            env.server_key
+                .as_deref()
+                .ok_or_else(|| ProtocolError::invalid("server_key", "missing"))?,
+        )?;
+        let fp = key.fingerprint();
+        if payload.fingerprint.is_some_and(|qr| qr != fp) || !payload.code.commits_to(base, &fp) {
+            tracing::warn!(
+                host = base.host(),
+                "activation: server key does not match the code"
+            );
+            return Err(ProtocolError::KeyMismatch.into());
+        }
+        let signed = env.verify("activate-response", &key)?;
+        let r: ActivateResponse = parse(&signed, "activate-response")?;
+        let request_hash = sha256(&bytes);
+        if r.request_hash != b64(&request_hash) {
+            return Err(ProtocolError::NotFresh.into());
+        }
+        if r.base_url != base.as_str() {
+            return Err(ProtocolError::invalid("base_url", "not the URL we activated").into());
+        }
+        if r.state != "pending"
+            || r.oath.kind != "totp"
+            || r.oath.algorithm != "SHA1"
+            || r.oath.digits != OATH_DIGITS
+            || r.oath.period != OATH_PERIOD
+            || r.oath.kx.alg != "X25519"
+            || r.limits.challenge_ttl_max > 120
+        {
+            return Err(ProtocolError::invalid(
+                "activate-response",
+                "parameters are not openpush/1's",
+            )
+            .into());
+        }
+        check_id(&r.account_id, "account_id")?;
+        let issuer =
+            crate::openpush::verify::sanitize(&r.issuer).unwrap_or_else(|| base.host().to_string());
+        let label = crate::openpush::verify::sanitize(&r.label).unwrap_or_default();
+        let server_kx: [u8; 32] = unb64_len(&r.oath.kx.public, 32, "oath.kx")?
+            .try_into()
+            .map_err(|_| ProtocolError::invalid("oath.kx", "must be 32 bytes"))?;
+        let device_kx = kx.public_key();
+        let z = kx.agree(&server_kx)?;
+        let seed = seed::derive(&z, &request_hash, &r.account_id, &device_kx, &server_kx)?;
+        let local = self.now();
+        let offset = offset(r.server_time, local, sent_at);
+        let secret = OpenpushSecret {
+            base_url: base.as_str().into(),
+            allow_loopback: self.http.config().allow_loopback,
+            account_id: r.account_id,
+            server_key: key.to_b64(),
+            device_key_pkcs8: Some(Zeroizing::new(b64(signer.pkcs8().expose()))),
+            device_public: b64(&signer.public_key()),
+            seed: Zeroizing::new(b64(seed.expose())),
+            state: "pending".into(),
+            confirm_by: r.confirm_by,
+            clock_offset: offset,
+            push_provider: request.push.provider.clone(),
+        };
+        let id = self.vault.add_openpush(&issuer, &label, &secret, local)?;
+        tracing::info!(
+            account = id,
+            host = base.host(),
+            "activated (pending confirmation)"
+        );
+        Ok(Activation {
+            account_id: id,
+            host: base.host().into(),
+            issuer,
+            label,
+            confirm_by: r.confirm_by,
+        })
+    }
+
+    /// Sends a device-authenticated request (§6); on `stale_request` resyncs the clock from a
+    /// signed `time` response (§7) and retries once. Returns the status, body and our nonce.
+    async fn signed(
+        &self,
+        s: &mut Session,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<(u16, Vec<u8>, String), PushError> {
+        for attempt in 0..2 {
+            let nonce = random_id()?;
+            let time = s.corrected(self.now());
+            let full_path = format!("{}/openpush/1/{path}", s.base.path_prefix());
+            let input = request_input(
+                method.as_str(),
+                &full_path,
+                &s.secret.account_id,
+                time,
+                &nonce,
+                body.as_deref().unwrap_or_default(),
+            );
+            let sig = b64(&s.signer.sign(&input)?);
+            let headers = [
+                ("OpenPush-Account", s.secret.account_id.clone()),
+                ("OpenPush-Time", time.to_string()),
+                ("OpenPush-Nonce", nonce.clone()),
+                ("OpenPush-Signature", sig),
+            ];
+            let resp = self
+                .http
+                .send(
+                    method.clone(),
+                    &s.base.endpoint(path),
+                    &headers,
+                    body.clone(),
+                )
+                .await?;
+            if attempt == 0 && resp.status == 401 && is_code(&resp.body, "stale_request") {
+                self.sync_time(s).await?;
+                continue;
+            }
+            return Ok((resp.status, resp.body, nonce));
+        }
+        Err(PushError::Internal("retry loop ended".into()))
+    }
+
+    /// `GET /time` (§7): verify, check the echo, update the offset.
+    async fn sync_time(&self, s: &mut Session) -> Result<(), PushError> {
+        let nonce = random_id()?;
+        let sent = self.now();
+        let resp = self
+            .http
+            .send(
+                Method::GET,
+                &s.base.endpoint(&format!("time?nonce={nonce}")),
+                &[],
+                None,
+            )
+            .await?;
+        if resp.status != 200 {
+            return Err(server_error(resp.status, &resp.body));
+        }
+        let env: Envelope = parse(&resp.body, "time")?;
+        let t: TimePayload = parse(&env.verify("time", &s.key)?, "time")?;
+        if t.nonce != nonce {
+            return Err(ProtocolError::NotFresh.into());
+        }
+        let off = offset(t.server_time, self.now(), sent);
+        s.secret.clock_offset = off;
+        self.vault.update_openpush(s.id, |x| x.clock_offset = off)?;
+        Ok(())
+    }
+
+    /// Verifies a fresh envelope of type `typ` (§10.1 steps 3–9) and returns its payload.
+    fn fresh<T: serde::de::DeserializeOwned + Fresh>(
+        &self,
+        s: &mut Session,
+        status: u16,
+        body: &[u8],
+        typ: &'static str,
+        nonce: &str,
+        sent: u64,
+    ) -> Result<T, PushError> {
+        if status != 200 {
+            return Err(server_error(status, body));
+        }
+        let env: Envelope = parse(body, typ)?;
+        let payload: T = parse(&env.verify(typ, &s.key)?, typ)?;
+        if payload.nonce() != nonce {
+            return Err(ProtocolError::NotFresh.into());
+        }
+        if payload.account() != s.secret.account_id {
+            return Err(ProtocolError::WrongAccount.into());
+        }
+        let off = offset(payload.server_time(), self.now(), sent);
+        if off != s.secret.clock_offset {
+            s.secret.clock_offset = off;
+            self.vault.update_openpush(s.id, |x| x.clock_offset = off)?;
+        }
+        Ok(payload)
+    }
+
+    /// Verifies one challenge envelope and records it (§10.1 steps 10–16). `Ok(None)` for a
+    /// challenge this device already answered.
+    fn accept_challenge(
+        &self,
+        s: &Session,
+        env: &Envelope,
+    ) -> Result<Option<(Challenge, String)>, PushError> {
+        let bytes = env.verify("challenge", &s.key)?;
+        let c: Challenge = parse(&bytes, "challenge")?;
+        let now = s.corrected(self.now());
+        check_challenge(&c, &s.secret.account_id, s.state(), now)?;
+        let hash = challenge_hash(&bytes);
+        self.vault
+            .record_challenge(
+                s.id,
+                &SeenChallenge {
+                    challenge_id: c.challenge_id.clone(),
+                    challenge_hash: hash.clone(),
+                    nonce: c.nonce.clone(),
+                    expires_at: c.expires_at,
+                    answered: None,
+                },
+                now,
+            )
+            .map_err(|_| {
+                tracing::warn!(
+                    account = s.id,
+                    "security: replayed or altered challenge refused"
+                );
+                PushError::Protocol(ProtocolError::Replay)
+            })?;
+        let answered = self
+            .vault
+            .seen_challenge(s.id, &c.challenge_id)?
+            .and_then(|seen| seen.answered);
+        Ok(answered.is_none().then_some((c, hash)))
+    }
+
+    fn to_display(id: AccountId, c: &Challenge) -> PushChallenge {
+        let ctx = display_context(&c.context);
+        PushChallenge {
+            account_id: id,
+            protocol: Protocol::Openpush,
+            challenge_id: c.challenge_id.clone(),
+            kind: if c.kind == "activation" {
+                ChallengeKind::Activation
+            } else {
+                ChallengeKind::Signin
+            },
+            app: ctx.app,
+            ip: ctx.ip,
+            location: ctx.location,
+            client: ctx.client,
+            time: ctx.time,
+            created_at: c.created_at,
+            expires_at: c.expires_at,
+            number_length: Some(c.number_length),
+            options: Vec::new(),
+            display_code: None,
+            fraud_report: c.fraud_report,
+        }
+    }
+
+    /// The pending challenges of account `id` (§8.4), verified.
+    pub async fn list(&self, id: AccountId) -> Result<Vec<PushChallenge>, PushError> {
+        let mut s = self.session(id)?;
+        let sent = self.now();
+        let (status, body, nonce) = self.signed(&mut s, Method::GET, "challenges", None).await?;
+        let list: ChallengeList =
+            self.fresh(&mut s, status, &body, "challenge-list", &nonce, sent)?;
+        if list.challenges.len() > 16 {
+            return Err(ProtocolError::invalid("challenges", "more than 16").into());
+        }
+        let mut out = Vec::new();
+        for env in &list.challenges {
+            if let Some((c, _)) = self.accept_challenge(&s, env)? {
+                out.push(Self::to_display(id, &c));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Pending challenges of every openpush account.
+    pub async fn list_all(&self) -> Result<Vec<PushChallenge>, PushError> {
+        let mut out = Vec::new();
+        for (summary, _) in self.vault.openpush_accounts()? {
+            out.extend(self.list(summary.id).await?);
+        }
+        Ok(out)
+    }
+
+    async fn fetch(
+        &self,
+        s: &mut Session,
+        challenge_id: &str,
+    ) -> Result<(Challenge, String), PushError> {
+        check_id(challenge_id, "challenge_id")?;
+        let sent = self.now();
+        let path = format!("challenges/{challenge_id}");
+        let (status, body, nonce) = self.signed(s, Method::GET, &path, None).await?;
+        let f: ChallengeFetch = self.fresh(s, status, &body, "challenge-fetch", &nonce, sent)?;
+        let (c, hash) = self
+            .accept_challenge(s, &f.challenge)?
+            .ok_or_else(|| PushError::ChallengeClosed("already answered on this device".into()))?;
+        if c.challenge_id != challenge_id {
+            return Err(ProtocolError::invalid("challenge_id", "not the one requested").into());
+        }
+        Ok((c, hash))
+    }
+
+    /// Handles a wake-up push (§8.3): only `op`, `aid` and `cid` are read; every other key is
+    /// ignored, and the server contacted is the stored account's `B`.
+    pub async fn handle_push(
+        &self,
+        data: &[(String, String)],
+    ) -> Result<Vec<PushChallenge>, PushError> {
+        let size: usize = data.iter().map(|(k, v)| k.len() + v.len()).sum();
+        let get = |k: &str| {
+            data.iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.as_str())
+        };
+        if size > 4096 || get("op") != Some("1") {
+            return Err(ProtocolError::invalid("push", "not an openpush/1 wake-up").into());
+        }
+        let aid = get("aid").ok_or_else(|| ProtocolError::invalid("aid", "missing"))?;
+        check_id(aid, "aid")?;
+        let cid = get("cid");
+        if let Some(c) = cid {
+            check_id(c, "cid")?;
+        }
+        let Some((summary, _)) = self
+            .vault
+            .openpush_accounts()?
+            .into_iter()
+            .find(|(_, s)| s.account_id == aid)
+        else {
+            return Err(PushError::InvalidInput(
+                "the push is for an account not on this device".into(),
+            ));
+        };
+        match cid {
+            Some(cid) => {
+                let mut s = self.session(summary.id)?;
+                let (c, _) = self.fetch(&mut s, cid).await?;
+                Ok(vec![Self::to_display(summary.id, &c)])
+            }
+            None => self.list(summary.id).await,
+        }
+    }
+
+    /// Answers challenge `challenge_id` of account `id` (§9). The challenge is fetched and
+    /// verified again first, so the answer is bound to exactly what the server holds.
+    pub async fn answer(
+        &self,
+        id: AccountId,
+        challenge_id: &str,
+        decision: &Decision,
+    ) -> Result<Outcome, PushError> {
+        let mut s = self.session(id)?;
+        let (c, hash) = self.fetch(&mut s, challenge_id).await?;
+        let now = s.corrected(self.now());
+        if now >= c.expires_at {
+            return Err(PushError::Expired);
+        }
+        let (name, number, otp) = match decision {
+            Decision::Approve { number, .. } => {
+                let n = number.as_deref().map(str::trim).unwrap_or_default();
+                if n.len() != usize::from(c.number_length) || !n.bytes().all(|b| b.is_ascii_digit())
+                {
+                    return Err(PushError::InvalidInput(format!(
+                        "type the {}-digit number shown on the sign-in page",
+                        c.number_length
+                    )));
+                }
+                let otp = if c.kind == "activation" {
+                    let seed = SecretBytes::new(unb64(&s.secret.seed, "seed")?);
+                    let code = crate::otp::totp(
+                        &seed,
+                        crate::otp::Algorithm::Sha1,
+                        OATH_DIGITS,
+                        OATH_PERIOD,
+                        now,
+                    )?;
+                    code.code.as_str().to_string()
+                } else {
+                    String::new()
+                };
+                ("approve", n.to_string(), otp)
+            }
+            Decision::Deny => ("deny", String::new(), String::new()),
+            Decision::ReportFraud if c.fraud_report => ("fraud", String::new(), String::new()),
+            Decision::ReportFraud => {
+                return Err(PushError::InvalidInput(
+                    "this request does not offer fraud reporting; deny it".into(),
+                ));
+            }
+        };
+        let input = answer_input(
+            &s.secret.account_id,
+            &c.challenge_id,
+            &c.nonce,
+            &hash,
+            name,
+            &number,
+            &otp,
+            now,
+        );
+        let answer = Answer {
+            challenge_id: c.challenge_id.clone(),
+            decision: name.into(),
+            number: (!number.is_empty()).then_some(number),
+            otp: (!otp.is_empty()).then_some(otp),
+            answered_at: now,
+            sig: b64(&s.signer.sign(&input)?),
+        };
+        let body = serde_json::to_vec(&answer).map_err(|e| PushError::Internal(e.to_string()))?;
+        let sent = self.now();
+        let path = format!("challenges/{}/answer", c.challenge_id);
+        let (status, resp, nonce) = self.signed(&mut s, Method::POST, &path, Some(body)).await?;
+        let result: Result<AnswerReceipt, PushError> =
+            self.fresh(&mut s, status, &resp, "answer-receipt", &nonce, sent);
+        if matches!(result, Ok(_) | Err(PushError::ChallengeClosed(_))) {
+            let _ = self.vault.mark_answered(id, &c.challenge_id, name);
+        }
+        let receipt = result?;
+        if receipt.challenge_id != c.challenge_id {
+            return Err(
+                ProtocolError::invalid("challenge_id", "receipt for another challenge").into(),
+            );
+        }
+        let outcome = match receipt.state.as_str() {
+            "approved" => Outcome::Approved,
+            "fraud" => Outcome::Fraud,
+            "denied" => Outcome::Denied {
+                reason: receipt.reason.map(|r| crate::error::preview(&r)),
+            },
+            _ => return Err(ProtocolError::invalid("state", "unknown receipt state").into()),
+        };
+        if c.kind == "activation" {
+            if outcome == Outcome::Approved {
+                self.vault
+                    .update_openpush(id, |x| x.state = "active".into())?;
+                tracing::info!(account = id, "activation confirmed");
+            } else {
+                // The server deleted the pending account; so do we.
+                self.vault.delete(id)?;
+            }
+        }
+        tracing::info!(account = id, decision = name, "answered challenge");
+        Ok(outcome)
+    }
+
+    /// Registers a new push token (or `none` to poll) (§11.1).
+    pub async fn update_push_token(
+        &self,
+        id: AccountId,
+        push: PushRegistration,
+    ) -> Result<(), PushError> {
+        let mut s = self.session(id)?;
+        let body = serde_json::to_vec(&push).map_err(|e| PushError::Internal(e.to_string()))?;
+        let sent = self.now();
+        let (status, resp, nonce) = self
+            .signed(&mut s, Method::PUT, "account/push-token", Some(body))
+            .await?;
+        let _: Echo = self.fresh(&mut s, status, &resp, "push-token-updated", &nonce, sent)?;
+        self.vault
+            .update_openpush(id, |x| x.push_provider = push.provider.clone())?;
+        Ok(())
+    }
+
+    /// Unenrols at the server (§11.4), then deletes the account locally.
+    pub async fn unenroll(&self, id: AccountId) -> Result<(), PushError> {
+        let mut s = self.session(id)?;
+        let sent = self.now();
+        let (status, resp, nonce) = self.signed(&mut s, Method::DELETE, "account", None).await?;
+        let _: Echo = self.fresh(&mut s, status, &resp, "unenrolled", &nonce, sent)?;
+        self.vault.delete(id)?;
+        Ok(())
+    }
+}
+
+fn is_code(body: &[u8], code: &str) -> bool {
+    serde_json::from_slice::<ErrorBody>(body).is_ok_and(|e| e.error.code == code)
+}
+
+/// Server time minus local time, sampled only from a round trip under 30 s (§7).
+fn offset(server_time: u64, local_now: u64, sent: u64) -> i64 {
+    if local_now.saturating_sub(sent) > 30 {
+        return 0;
+    }
+    (i128::from(server_time) - i128::from(local_now))
+        .clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+}
+
+/// Payloads bound to our request by a nonce echo.
+trait Fresh {
+    fn nonce(&self) -> &str;
+    fn account(&self) -> &str;
+    fn server_time(&self) -> u64;
+}
+
+macro_rules! fresh {
+    ($($t:ty),*) => {$(
+        impl Fresh for $t {
+            fn nonce(&self) -> &str { &self.request_nonce }
+            fn account(&self) -> &str { &self.account_id }
+            fn server_time(&self) -> u64 { self.server_time }
+        }
+    )*};
+}
+fresh!(ChallengeList, ChallengeFetch, AnswerReceipt, Echo);
