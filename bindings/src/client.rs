@@ -176,8 +176,9 @@ pub struct VaultReport {
 /// The authenticator: vault, codes, and (as they land) activation and push sign-in.
 #[derive(uniffi::Object)]
 pub struct AuthenticatorClient {
-    vault: Vault,
-    clock: Arc<dyn Clock>,
+    pub(crate) vault: Arc<Vault>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) network: std::sync::RwLock<countersign_core::push::http::TransportConfig>,
 }
 
 impl std::fmt::Debug for AuthenticatorClient {
@@ -194,14 +195,15 @@ impl AuthenticatorClient {
         store: Arc<dyn CoreKeyStore>,
         clock: Option<Arc<dyn Clock>>,
     ) -> Result<Arc<Self>, CountersignError> {
-        let vault = Vault::open_or_create(Path::new(path), store)?;
+        let vault = Arc::new(Vault::open_or_create(Path::new(path), store)?);
         Ok(Arc::new(Self {
             vault,
             clock: clock.unwrap_or_else(|| Arc::new(SystemClock)),
+            network: Default::default(),
         }))
     }
 
-    fn now(&self) -> u64 {
+    pub(crate) fn now(&self) -> u64 {
         self.clock.now_unix_seconds()
     }
 }

@@ -65,6 +65,37 @@ pub enum CountersignError {
         /// Explanation.
         message: String,
     },
+    /// The network failed (offline, timeout, TLS); retry when `retryable`.
+    #[error("{message}")]
+    Network {
+        /// Explanation.
+        message: String,
+        /// Whether retrying later may help.
+        retryable: bool,
+    },
+    /// The server refused the request (its error code says why).
+    #[error("{message}")]
+    ServerRejected {
+        /// Explanation.
+        message: String,
+        /// The server's machine-readable code.
+        code: String,
+        /// Whether retrying later may help.
+        retryable: bool,
+    },
+    /// The sign-in request was already answered, closed or expired: show that and move on.
+    #[error("{message}")]
+    ChallengeClosed {
+        /// Explanation.
+        message: String,
+    },
+    /// A server message failed a security check (signature, pinned key, freshness, replay,
+    /// URL rules). Nothing was stored or answered; tell the user and do not retry blindly.
+    #[error("{message}")]
+    SecurityCheckFailed {
+        /// What failed.
+        message: String,
+    },
     /// A failure inside Countersign that no user action will fix; report it.
     #[error("internal error: {message}")]
     Internal {

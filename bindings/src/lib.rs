@@ -13,6 +13,7 @@ mod client;
 mod error;
 mod oath;
 mod platform;
+mod push;
 
 pub use client::{
     AccountCode, AccountEntry, AccountKind, AddedAccount, AuthenticatorClient, CodeState, HotpCode,
@@ -21,5 +22,9 @@ pub use client::{
 pub use error::CountersignError;
 pub use oath::{AccountInfo, CodeInfo, OtpType, code_for_uri, parse_account_uri};
 pub use platform::{Clock, DesktopKeyStore, KeyStore, KeyStoreError};
+pub use push::{
+    Activation, ChallengeKind, Decision, DeviceDescription, NetworkOptions, Outcome, PushChallenge,
+    PushTarget,
+};
 
 uniffi::setup_scaffolding!();

@@ -210,6 +210,18 @@ impl Vault {
         }
     }
 
+    /// The account that saw challenge `challenge_id` (ids are random, so at most one).
+    pub fn account_for_challenge(&self, challenge_id: &str) -> Result<Option<AccountId>> {
+        Ok(self
+            .conn()?
+            .query_row(
+                "SELECT account_id FROM push_seen WHERE challenge_id = ?1",
+                [challenge_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     /// Marks a challenge answered with `decision`; fails if it already was.
     pub fn mark_answered(&self, id: AccountId, challenge_id: &str, decision: &str) -> Result<()> {
         let n = self.conn()?.execute(

@@ -34,6 +34,12 @@ pub struct Global {
     /// Passphrase file for `--key-store passphrase` (first line is the passphrase).
     #[arg(long, global = true, env = "COUNTERSIGN_PASSPHRASE_FILE")]
     pub passphrase_file: Option<PathBuf>,
+    /// Trust this extra CA (PEM) for push servers, e.g. a self-hosted server's.
+    #[arg(long, global = true, env = "COUNTERSIGN_CA")]
+    pub ca: Option<PathBuf>,
+    /// Allow loopback push servers and plain http to them (QA only).
+    #[arg(long, global = true)]
+    pub allow_http_loopback: bool,
 }
 
 /// Key store choices.
@@ -75,6 +81,11 @@ enum Command {
     Check(crate::vault::JsonArgs),
     /// Move the vault's data key to another key store.
     Rewrap(crate::vault::RewrapArgs),
+    /// Activate a push account (QR payload, or code + URL typed from the enrolment page).
+    Activate(crate::push::ActivateArgs),
+    /// Pending sign-in requests and answers.
+    #[command(subcommand)]
+    Push(crate::push::PushCommand),
 }
 
 impl Cli {
@@ -95,12 +106,15 @@ impl Cli {
             Command::Group(a) => v::group(g, a),
             Command::Check(a) => v::check(g, a),
             Command::Rewrap(a) => v::rewrap(g, a),
+            Command::Activate(a) => crate::push::activate(g, a),
+            Command::Push(c) => crate::push::push(g, c),
         }
     }
 }
 
 /// Exit status by failure class: 2 bad input, 3 unsupported, 4 not found, 5 key store or
-/// vault locked/unavailable, 6 damaged storage, 1 anything else.
+/// vault locked/unavailable, 6 damaged storage, 7 network, 8 server refused, 9 request
+/// closed or expired, 10 security check failed, 1 anything else.
 pub fn exit_code(e: &anyhow::Error) -> u8 {
     match e.downcast_ref::<CountersignError>() {
         Some(CountersignError::InvalidInput { .. }) => 2,
@@ -112,6 +126,10 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
             | CountersignError::VaultLocked { .. },
         ) => 5,
         Some(CountersignError::StorageCorrupt { .. }) => 6,
+        Some(CountersignError::Network { .. }) => 7,
+        Some(CountersignError::ServerRejected { .. }) => 8,
+        Some(CountersignError::ChallengeClosed { .. }) => 9,
+        Some(CountersignError::SecurityCheckFailed { .. }) => 10,
         _ => 1,
     }
 }

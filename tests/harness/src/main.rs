@@ -7,6 +7,7 @@
 
 mod cli;
 mod oath;
+mod push;
 mod vault;
 
 use clap::Parser;

@@ -1,0 +1,395 @@
+//! Push sign-in over the FFI: activation (scanned payload or typed code + URL), pending
+//! challenges, wake-up pushes, answers, push-token updates and unenrolment. Network calls are
+//! `async`; uniffi runs them on the tokio runtime this crate owns.
+
+use crate::CountersignError;
+use crate::client::AuthenticatorClient;
+use countersign_core::openpush::messages::{DeviceInfo, PushRegistration};
+use countersign_core::openpush::{ActivationPayload, ProtocolError};
+use countersign_core::push::http::{HttpClient, TransportConfig};
+use countersign_core::push::openpush::OpenpushClient;
+use countersign_core::push::{self as core_push, PushError};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Network settings for push servers.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct NetworkOptions {
+    /// An extra CA certificate (PEM) the user approved for a self-hosted server.
+    pub extra_ca_pem: Option<Vec<u8>>,
+    /// Allow loopback servers and plain http to them (tests and QA only; never in a shipped
+    /// app).
+    pub allow_insecure_loopback: bool,
+}
+
+/// The device as the server's enrolment page will show it.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct DeviceDescription {
+    /// e.g. "Pixel 8" (≤ 64 chars).
+    pub name: String,
+    /// `android`, `ios`, `windows`, `macos`, `linux` or `other`.
+    pub platform: String,
+    /// App version (≤ 32 chars).
+    pub app_version: String,
+}
+
+/// How the server can wake this device.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PushTarget {
+    /// `fcm`, `apns`, `unifiedpush` or `none` (poll only).
+    pub provider: String,
+    /// The token (empty for `none`).
+    pub token: String,
+}
+
+/// A finished activation, waiting for "Verify Now".
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Activation {
+    /// The vault account.
+    pub account_id: i64,
+    /// The server's host.
+    pub host: String,
+    /// Organisation.
+    pub issuer: String,
+    /// Account label.
+    pub label: String,
+    /// Confirm before this server time.
+    pub confirm_by: u64,
+}
+
+/// Sign-in or activation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum ChallengeKind {
+    /// Someone is signing in.
+    Signin,
+    /// Confirming this device's activation.
+    Activation,
+}
+
+/// A pending sign-in request, verified, with display-safe context.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PushChallenge {
+    /// Vault account.
+    pub account_id: i64,
+    /// `openpush` or `privacyidea`.
+    pub protocol: String,
+    /// Server challenge id.
+    pub challenge_id: String,
+    /// Sign-in or activation.
+    pub kind: ChallengeKind,
+    /// What is being signed in to.
+    pub app: String,
+    /// Client IP.
+    pub ip: Option<String>,
+    /// Approximate location.
+    pub location: Option<String>,
+    /// Browser / OS.
+    pub client: Option<String>,
+    /// When the sign-in started.
+    pub time: u64,
+    /// Expiry (server time).
+    pub expires_at: u64,
+    /// Digits to type (number matching), if asked.
+    pub number_length: Option<u8>,
+    /// Options to choose from (privacyIDEA presence).
+    pub options: Vec<String>,
+    /// A code to show (privacyIDEA code-to-phone).
+    pub display_code: Option<String>,
+    /// Whether "Deny and report fraud" is offered.
+    pub fraud_report: bool,
+}
+
+impl From<core_push::PushChallenge> for PushChallenge {
+    fn from(c: core_push::PushChallenge) -> Self {
+        Self {
+            account_id: c.account_id,
+            protocol: match c.protocol {
+                core_push::Protocol::Openpush => "openpush".into(),
+                core_push::Protocol::Privacyidea => "privacyidea".into(),
+            },
+            challenge_id: c.challenge_id,
+            kind: match c.kind {
+                core_push::ChallengeKind::Signin => ChallengeKind::Signin,
+                core_push::ChallengeKind::Activation => ChallengeKind::Activation,
+            },
+            app: c.app,
+            ip: c.ip,
+            location: c.location,
+            client: c.client,
+            time: c.time,
+            expires_at: c.expires_at,
+            number_length: c.number_length,
+            options: c.options,
+            display_code: c.display_code,
+            fraud_report: c.fraud_report,
+        }
+    }
+}
+
+/// The user's decision.
+#[derive(Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum Decision {
+    /// Approve with the typed number (or picked option).
+    Approve {
+        /// Number shown in the browser.
+        number: Option<String>,
+        /// Option picked (privacyIDEA presence).
+        option: Option<String>,
+    },
+    /// Deny.
+    Deny,
+    /// Deny and report fraud.
+    ReportFraud,
+}
+
+impl std::fmt::Debug for Decision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Approve { .. } => "Approve",
+            Self::Deny => "Deny",
+            Self::ReportFraud => "ReportFraud",
+        })
+    }
+}
+
+impl From<Decision> for core_push::Decision {
+    fn from(d: Decision) -> Self {
+        match d {
+            Decision::Approve { number, option } => Self::Approve { number, option },
+            Decision::Deny => Self::Deny,
+            Decision::ReportFraud => Self::ReportFraud,
+        }
+    }
+}
+
+/// What the server recorded.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum Outcome {
+    /// Approved.
+    Approved,
+    /// Denied; `reason` is `wrong_number` when the number did not match.
+    Denied {
+        /// Why, when the server said.
+        reason: Option<String>,
+    },
+    /// Reported as fraud.
+    Fraud,
+}
+
+impl From<core_push::Outcome> for Outcome {
+    fn from(o: core_push::Outcome) -> Self {
+        match o {
+            core_push::Outcome::Approved => Self::Approved,
+            core_push::Outcome::Denied { reason } => Self::Denied { reason },
+            core_push::Outcome::Fraud => Self::Fraud,
+        }
+    }
+}
+
+impl From<PushError> for CountersignError {
+    fn from(e: PushError) -> Self {
+        let message = e.to_string();
+        match e {
+            PushError::Network(_) => Self::Network {
+                message,
+                retryable: true,
+            },
+            PushError::Server { code, status, .. } => Self::ServerRejected {
+                message,
+                code,
+                retryable: status >= 500 || status == 429,
+            },
+            PushError::ChallengeClosed(_) | PushError::Expired => Self::ChallengeClosed { message },
+            PushError::Protocol(ProtocolError::Checksum | ProtocolError::Invalid { .. })
+            | PushError::InvalidInput(_) => Self::InvalidInput {
+                message,
+                field: None,
+            },
+            PushError::Protocol(p) => Self::SecurityCheckFailed {
+                message: p.to_string(),
+            },
+            PushError::Vault(v) => v.into(),
+            PushError::Internal(_) | _ => Self::Internal { message },
+        }
+    }
+}
+
+impl AuthenticatorClient {
+    fn openpush(&self) -> Result<OpenpushClient, CountersignError> {
+        let config = self
+            .network
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let http = HttpClient::new(config)?;
+        let clock = self.clock.clone();
+        Ok(OpenpushClient::new(
+            self.vault.clone(),
+            http,
+            Arc::new(move || clock.now_unix_seconds()),
+        ))
+    }
+
+    fn policy(&self) -> countersign_core::openpush::UrlPolicy {
+        self.network
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .url_policy()
+    }
+}
+
+fn device_info(d: DeviceDescription) -> DeviceInfo {
+    DeviceInfo {
+        name: d.name.chars().take(64).collect(),
+        platform: d.platform,
+        app_version: d.app_version.chars().take(32).collect(),
+    }
+}
+
+#[uniffi::export(async_runtime = "tokio")]
+impl AuthenticatorClient {
+    /// Sets how push servers are reached (extra CA, loopback test mode).
+    pub fn set_network_options(&self, options: NetworkOptions) {
+        *self.network.write().unwrap_or_else(|p| p.into_inner()) = TransportConfig {
+            extra_ca_pem: options.extra_ca_pem,
+            allow_loopback: options.allow_insecure_loopback,
+        };
+    }
+
+    /// The host an activation payload points at, for the "Add an account at …?" prompt shown
+    /// before any network request. Checks the payload offline (checksum, URL rules).
+    pub fn activation_host(&self, payload: String) -> Result<String, CountersignError> {
+        let p = ActivationPayload::from_qr(&payload, self.policy())?;
+        Ok(p.base_url.host().to_string())
+    }
+
+    /// Activates from a scanned or pasted `openpush://activate?…` payload.
+    pub async fn activate_from_payload(
+        &self,
+        payload: String,
+        device: DeviceDescription,
+        push: PushTarget,
+    ) -> Result<Activation, CountersignError> {
+        let p = ActivationPayload::from_qr(&payload, self.policy())?;
+        self.activate(p, device, push).await
+    }
+
+    /// Activates from the code and URL typed from the enrolment page ("enter code and URL
+    /// manually"). Typos are caught offline by the code's checksum.
+    pub async fn activate_with_code(
+        &self,
+        code: String,
+        url: String,
+        device: DeviceDescription,
+        push: PushTarget,
+    ) -> Result<Activation, CountersignError> {
+        let p = ActivationPayload::typed(&code, &url, self.policy())?;
+        self.activate(p, device, push).await
+    }
+
+    /// Polls every push account's server and returns what is pending (verified).
+    pub async fn pending_challenges(&self) -> Result<Vec<PushChallenge>, CountersignError> {
+        Ok(self
+            .openpush()?
+            .list_all()
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    /// Handles the data of a received push (FCM data map / APNs payload keys). Only the
+    /// protocol's id fields are read; the server contacted is always the stored one.
+    pub async fn handle_push(
+        &self,
+        data: HashMap<String, String>,
+    ) -> Result<Vec<PushChallenge>, CountersignError> {
+        let pairs: Vec<(String, String)> = data.into_iter().collect();
+        Ok(self
+            .openpush()?
+            .handle_push(&pairs)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    /// The vault account that received challenge `challenge_id` (after a list or push).
+    pub fn account_for_challenge(
+        &self,
+        challenge_id: String,
+    ) -> Result<Option<i64>, CountersignError> {
+        Ok(self.vault.account_for_challenge(&challenge_id)?)
+    }
+
+    /// Answers a challenge. Approve needs the number typed from the sign-in page.
+    pub async fn answer_challenge(
+        &self,
+        account_id: i64,
+        challenge_id: String,
+        decision: Decision,
+    ) -> Result<Outcome, CountersignError> {
+        Ok(self
+            .openpush()?
+            .answer(account_id, &challenge_id, &decision.into())
+            .await?
+            .into())
+    }
+
+    /// Registers a new push token for an account (or provider `none` to poll).
+    pub async fn update_push_token(
+        &self,
+        account_id: i64,
+        push: PushTarget,
+    ) -> Result<(), CountersignError> {
+        Ok(self
+            .openpush()?
+            .update_push_token(
+                account_id,
+                PushRegistration {
+                    provider: push.provider,
+                    token: push.token,
+                },
+            )
+            .await?)
+    }
+
+    /// Unenrols a push account at its server and removes it from the vault.
+    pub async fn unenroll(&self, account_id: i64) -> Result<(), CountersignError> {
+        Ok(self.openpush()?.unenroll(account_id).await?)
+    }
+}
+
+impl AuthenticatorClient {
+    async fn activate(
+        &self,
+        p: ActivationPayload,
+        device: DeviceDescription,
+        push: PushTarget,
+    ) -> Result<Activation, CountersignError> {
+        let a = self
+            .openpush()?
+            .activate(
+                &p,
+                device_info(device),
+                PushRegistration {
+                    provider: push.provider,
+                    token: push.token,
+                },
+            )
+            .await?;
+        Ok(Activation {
+            account_id: a.account_id,
+            host: a.host,
+            issuer: a.issuer,
+            label: a.label,
+            confirm_by: a.confirm_by,
+        })
+    }
+}
+
+impl From<ProtocolError> for CountersignError {
+    fn from(e: ProtocolError) -> Self {
+        PushError::from(e).into()
+    }
+}
