@@ -26,6 +26,7 @@ impl std::str::FromStr for OtpAccount {
 struct Known {
     secret: Option<Zeroizing<String>>,
     issuer: Option<String>,
+    issuer_raw: Option<String>,
     algorithm: Option<String>,
     digits: Option<String>,
     period: Option<String>,
@@ -170,7 +171,10 @@ fn parse_otpauth(uri: &str, rest: &str) -> Result<OtpAccount, UriError> {
         }
         let value = decode_query(value_raw, &format!("`{}` parameter", preview(&name)))?;
         match lower.as_str() {
-            "issuer" => set_once(&mut known.issuer, value, "issuer")?,
+            "issuer" => {
+                set_once(&mut known.issuer, value, "issuer")?;
+                known.issuer_raw = Some(value_raw.to_string());
+            }
             "algorithm" => set_once(&mut known.algorithm, value, "algorithm")?,
             "digits" => set_once(&mut known.digits, value, "digits")?,
             "period" => set_once(&mut known.period, value, "period")?,
@@ -363,10 +367,14 @@ fn split_label(
 /// `issuer=Foo period=60 digits=8` (seen from some generators): keep `Foo`, apply the rest
 /// where the real parameter is absent.
 fn split_glued_issuer(known: &mut Known, warnings: &mut Vec<UriWarning>) -> Result<(), UriError> {
-    let Some(issuer) = known.issuer.as_deref() else {
+    // Detection works on the raw text: generators that glue parameters write a literal `=`,
+    // while a formatter (ours included) escapes `=` inside a value as `%3D`. So an issuer
+    // that merely contains "period=60" survives a round trip unchanged.
+    let Some(raw) = known.issuer_raw.as_deref() else {
         return Ok(());
     };
-    let mut words: Vec<&str> = issuer.split_whitespace().collect();
+    let spaced = raw.replace("%20", " ").replace('+', " ");
+    let mut words: Vec<&str> = spaced.split_whitespace().collect();
     let mut glued = Vec::new();
     while let Some(last) = words.last() {
         let Some((k, v)) = last.split_once('=') else {
@@ -377,14 +385,13 @@ fn split_glued_issuer(known: &mut Known, warnings: &mut Vec<UriWarning>) -> Resu
         {
             break;
         }
-        glued.push((k, v.to_string()));
+        glued.push((k, decode(v, "issuer")?));
         words.pop();
     }
     if glued.is_empty() {
         return Ok(());
     }
-    let issuer = words.join(" ").trim_end().to_string();
-    known.issuer = Some(issuer);
+    known.issuer = Some(decode(words.join(" ").trim_end(), "issuer")?);
     warnings.push(UriWarning::GluedParameters);
     for (k, v) in glued {
         let slot = match k.as_str() {
