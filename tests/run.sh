@@ -6,3 +6,7 @@ cd "$(dirname "$0")/.."
 
 echo "== Rust: unit, property, integration and CLI tests (whole workspace)"
 cargo test --workspace --locked
+
+echo "== OS key stores: Secret Service (gnome-keyring on a private D-Bus) and the kernel keyring"
+cargo build -q -p countersign-harness
+bash tests/keystores/run.sh

@@ -6,8 +6,9 @@
 //! or unwrapping and is zeroized right after. Wrapped form: `"CSKR" ‖ version 1 ‖ sealed`.
 //!
 //! Stores: Secret Service over D-Bus (GNOME Keyring, KWallet) and the kernel keyring on Linux,
-//! the Keychain on macOS, the Credential Manager on Windows. The kernel keyring keeps keys only
-//! until logout or reboot, so it is offered for QA sessions, never chosen by default.
+//! the Keychain on macOS, the Credential Manager on Windows. The kernel keyring keeps keys in
+//! kernel memory only (never on disk), so they are gone after a reboot: it is offered for QA
+//! sessions on headless machines, never chosen by default.
 
 use super::{KeyStore, KeyStoreError};
 use crate::crypto::{DATA_KEY_LEN, DataKey, SecretBytes, random_bytes};
@@ -103,7 +104,8 @@ impl OsKeyringStore {
         }
     }
 
-    /// The Linux kernel keyring (keyutils). Keys live until logout or reboot: for QA only.
+    /// The Linux kernel keyring (keyutils). Keys live in kernel memory until reboot: for QA
+    /// only. Needs a session keyring (e.g. run under `keyctl session`).
     #[cfg(target_os = "linux")]
     pub fn kernel(service: &str) -> Result<Self, KeyStoreError> {
         let store = linux_keyutils_keyring_store::Store::new().map_err(|e| map_err(&e))?;
