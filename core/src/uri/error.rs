@@ -61,6 +61,14 @@ pub enum UriError {
         /// Limit.
         max: usize,
     },
+    /// A name or parameter longer than its limit.
+    #[error("the {field} is longer than {max} bytes")]
+    FieldTooLong {
+        /// Which field.
+        field: &'static str,
+        /// Limit.
+        max: usize,
+    },
     /// An algorithm spelling we do not know.
     #[error("unknown algorithm `{0}` (expected SHA1, SHA256 or SHA512)")]
     UnknownAlgorithm(String),

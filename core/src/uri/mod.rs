@@ -20,9 +20,14 @@ pub use account::{OtpAccount, UriWarning};
 pub use error::UriError;
 pub use secret::{decode_base32_secret, encode_base32_secret};
 
-/// Longest URI accepted (a version-40 QR code holds at most 2,953 bytes; 4 KiB leaves room for
-/// pasted links while bounding work on hostile input).
-pub const MAX_URI_LEN: usize = 4096;
+/// Longest URI accepted. A version-40 QR code holds at most 2,953 bytes; the limit is higher
+/// so that the canonical form of anything accepted (which escapes more characters than a raw
+/// URI may) is itself accepted: the field limits below keep that form under this length.
+pub const MAX_URI_LEN: usize = 16 * 1024;
+/// Longest issuer, label prefix or account name, in bytes after decoding.
+pub const MAX_NAME_BYTES: usize = 1024;
+/// Most bytes (decoded) in `image`, `color` and unknown parameters together.
+pub const MAX_EXTRA_BYTES: usize = 1024;
 
 #[cfg(test)]
 mod tests;

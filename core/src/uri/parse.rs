@@ -193,6 +193,27 @@ fn parse_otpauth(uri: &str, rest: &str) -> Result<OtpAccount, UriError> {
         warnings.push(UriWarning::UnescapedHash);
     }
 
+    for (field, value) in [
+        ("issuer", issuer_param.as_deref()),
+        ("label's issuer", label_prefix.as_deref()),
+        ("account name", Some(account_name.as_str())),
+    ] {
+        if value.is_some_and(|v| v.len() > super::MAX_NAME_BYTES) {
+            return Err(UriError::FieldTooLong {
+                field,
+                max: super::MAX_NAME_BYTES,
+            });
+        }
+    }
+    let extra_bytes: usize = known.image.as_ref().map_or(0, String::len)
+        + known.color.as_ref().map_or(0, String::len)
+        + extra.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
+    if extra_bytes > super::MAX_EXTRA_BYTES {
+        return Err(UriError::FieldTooLong {
+            field: "image, color and other parameters",
+            max: super::MAX_EXTRA_BYTES,
+        });
+    }
     let (issuer, label_issuer) = match (issuer_param, label_prefix) {
         (Some(param), Some(prefix)) if param != prefix => {
             if !param.eq_ignore_ascii_case(&prefix) {

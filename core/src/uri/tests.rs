@@ -442,8 +442,16 @@ fn invalid_uris() {
             matches!(e, E::InvalidEncoding { .. })
         }),
         (
-            format!("otpauth://totp/a?secret={}", "A".repeat(5000)),
+            format!("otpauth://totp/a?secret={}", "A".repeat(17000)),
             |e| matches!(e, E::TooLong { .. }),
+        ),
+        (
+            format!("otpauth://totp/{}?secret={S}", "a".repeat(1025)),
+            |e| matches!(e, E::FieldTooLong { .. }),
+        ),
+        (
+            format!("otpauth://totp/a?secret={S}&x={}", "a".repeat(1025)),
+            |e| matches!(e, E::FieldTooLong { .. }),
         ),
         (
             format!("otpauth://totp/a?secret={}", "A".repeat(1700)),
