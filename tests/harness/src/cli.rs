@@ -86,6 +86,9 @@ enum Command {
     /// Pending sign-in requests and answers.
     #[command(subcommand)]
     Push(crate::push::PushCommand),
+    /// Walk through activation, number matching, approve, deny and fraud against an
+    /// in-process reference server with a throw-away vault (no configuration).
+    Demo(crate::demo_ui::DemoArgs),
 }
 
 impl Cli {
@@ -108,6 +111,7 @@ impl Cli {
             Command::Rewrap(a) => v::rewrap(g, a),
             Command::Activate(a) => crate::push::activate(g, a),
             Command::Push(c) => crate::push::push(g, c),
+            Command::Demo(a) => crate::demo_ui::demo(a),
         }
     }
 }

@@ -6,6 +6,7 @@
 //! Every failure prints one line on stderr and exits non-zero.
 
 mod cli;
+mod demo_ui;
 mod oath;
 mod push;
 mod vault;

@@ -39,7 +39,11 @@ impl Env {
 
     fn json(&self, args: &[&str]) -> serde_json::Value {
         let o = self.run(args);
-        assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         serde_json::from_slice(&o.stdout).unwrap()
     }
 }
@@ -53,7 +57,9 @@ fn add_list_codes_next_and_manage() {
     let added = e.json(&["add", "--uri", TOTP, "--json"]);
     let totp_id = added["id"].as_i64().unwrap();
     assert_eq!(added["details"]["type"], "totp");
-    let hotp_id = e.json(&["add", "--uri", HOTP, "--json"])["id"].as_i64().unwrap();
+    let hotp_id = e.json(&["add", "--uri", HOTP, "--json"])["id"]
+        .as_i64()
+        .unwrap();
 
     let codes = e.json(&["codes", "--json"]);
     let arr = codes.as_array().unwrap();
@@ -80,9 +86,28 @@ fn add_list_codes_next_and_manage() {
         assert_eq!(String::from_utf8(o.stdout).unwrap().trim(), want);
     }
 
-    assert!(e.run(&["rename", &totp_id.to_string(), "--issuer", "Example", "--name", "alice"]).status.success());
-    assert!(e.run(&["group", &totp_id.to_string(), "Work", "Banking"]).status.success());
-    assert!(e.run(&["reorder", &hotp_id.to_string(), &totp_id.to_string()]).status.success());
+    assert!(
+        e.run(&[
+            "rename",
+            &totp_id.to_string(),
+            "--issuer",
+            "Example",
+            "--name",
+            "alice"
+        ])
+        .status
+        .success()
+    );
+    assert!(
+        e.run(&["group", &totp_id.to_string(), "Work", "Banking"])
+            .status
+            .success()
+    );
+    assert!(
+        e.run(&["reorder", &hotp_id.to_string(), &totp_id.to_string()])
+            .status
+            .success()
+    );
     let list = e.json(&["list", "--json"]);
     assert_eq!(list[0]["id"], hotp_id);
     assert_eq!(list[1]["issuer"], "Example");
@@ -95,7 +120,11 @@ fn add_list_codes_next_and_manage() {
     assert_eq!(check["key_store"], "passphrase-argon2id");
 
     assert!(e.run(&["remove", &hotp_id.to_string()]).status.success());
-    assert_eq!(e.run(&["remove", &hotp_id.to_string()]).status.code(), Some(4), "not found");
+    assert_eq!(
+        e.run(&["remove", &hotp_id.to_string()]).status.code(),
+        Some(4),
+        "not found"
+    );
     assert_eq!(e.json(&["list", "--json"]).as_array().unwrap().len(), 1);
 }
 
@@ -111,7 +140,10 @@ fn wrong_passphrase_is_refused_and_the_vault_kept() {
     let err = String::from_utf8(o.stderr).unwrap();
     assert!(err.contains("wrong passphrase"), "{err}");
     assert_eq!(std::fs::read(e.vault()).unwrap(), before, "file untouched");
-    assert!(e.run(&["codes"]).status.success(), "still opens with the right one");
+    assert!(
+        e.run(&["codes"]).status.success(),
+        "still opens with the right one"
+    );
 }
 
 #[test]
@@ -138,8 +170,16 @@ fn no_key_store_is_a_clear_error_never_plaintext() {
         .env("XDG_RUNTIME_DIR", dir.path())
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(5), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let err = String::from_utf8(o.stderr).unwrap();
-    assert!(err.contains("--passphrase-file"), "says how to proceed: {err}");
+    assert!(
+        err.contains("--passphrase-file"),
+        "says how to proceed: {err}"
+    );
     assert!(!vault.exists(), "no vault without a key store");
 }

@@ -1,0 +1,368 @@
+//! End to end over loopback TLS: the reference server (in-process, generated certificate) and
+//! the client exactly as the shells use it (`countersign-ffi`), with a real vault file.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
+use countersign_ffi::{
+    AuthenticatorClient, CodeState, CountersignError, Decision, DesktopKeyStore, DeviceDescription,
+    NetworkOptions, Outcome, PushTarget,
+};
+use countersign_harness::admin::AdminClient;
+use std::sync::Arc;
+
+struct World {
+    _dir: tempfile::TempDir,
+    server: Option<countersign_server::RunningServer>,
+    admin: AdminClient,
+    ca: Vec<u8>,
+    vault: String,
+}
+
+impl World {
+    async fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let config = countersign_server::ServerConfig::new(
+            "127.0.0.1:0".parse().unwrap(),
+            dir.path().join("srv"),
+        );
+        let server = countersign_server::start(config).await.unwrap();
+        let ca = server.ca_pem().unwrap().into_bytes();
+        let admin =
+            AdminClient::new(server.base_url(), Some(ca.clone()), server.admin_token()).unwrap();
+        let vault = dir.path().join("vault.db").display().to_string();
+        Self {
+            _dir: dir,
+            server: Some(server),
+            admin,
+            ca,
+            vault,
+        }
+    }
+
+    fn phone(&self) -> Arc<AuthenticatorClient> {
+        let p = AuthenticatorClient::open_desktop(
+            self.vault.clone(),
+            DesktopKeyStore::PassphraseFile { path: self.pw() },
+            None,
+        )
+        .unwrap();
+        p.set_network_options(NetworkOptions {
+            extra_ca_pem: Some(self.ca.clone()),
+            allow_insecure_loopback: true,
+        });
+        p
+    }
+
+    fn pw(&self) -> String {
+        let p = self._dir.path().join("pw");
+        if !p.exists() {
+            std::fs::write(&p, "e2e passphrase").unwrap();
+        }
+        p.display().to_string()
+    }
+
+    async fn stop(mut self) {
+        if let Some(s) = self.server.take() {
+            s.shutdown().await.unwrap();
+        }
+    }
+}
+
+fn device() -> DeviceDescription {
+    DeviceDescription {
+        name: "e2e phone".into(),
+        platform: "linux".into(),
+        app_version: "0".into(),
+    }
+}
+
+fn poll() -> PushTarget {
+    PushTarget {
+        provider: "none".into(),
+        token: String::new(),
+    }
+}
+
+async fn activate_and_confirm(
+    w: &World,
+    phone: &AuthenticatorClient,
+    user: &str,
+    typed: bool,
+) -> i64 {
+    w.admin.create_user(user).await.unwrap();
+    let e = w.admin.enroll(user).await.unwrap();
+    let act = if typed {
+        phone
+            .activate_with_code(e.code.clone(), e.url.clone(), device(), poll())
+            .await
+            .unwrap()
+    } else {
+        phone
+            .activate_from_payload(e.qr_payload.clone(), device(), poll())
+            .await
+            .unwrap()
+    };
+    assert_eq!(w.admin.enrollment_status(&e.id).await.unwrap(), "pending");
+    let number = w.admin.verify_now(&e.id).await.unwrap();
+    let c = phone.pending_challenges().await.unwrap().pop().unwrap();
+    let out = phone
+        .answer_challenge(
+            c.account_id,
+            c.challenge_id,
+            Decision::Approve {
+                number: Some(number),
+                option: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(out, Outcome::Approved);
+    assert_eq!(
+        w.admin.enrollment_status(&e.id).await.unwrap(),
+        "active",
+        "the page's status check sees it"
+    );
+    act.account_id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qr_activation_signins_and_fraud() {
+    let w = World::new().await;
+    let phone = w.phone();
+    let account = activate_and_confirm(&w, &phone, "alice", false).await;
+
+    // Right number → approved.
+    let s = w
+        .admin
+        .signin("alice", "Payroll", "203.0.113.7", "Berlin, DE", "Firefox")
+        .await
+        .unwrap();
+    let c = phone.pending_challenges().await.unwrap().pop().unwrap();
+    assert_eq!(c.account_id, account);
+    assert_eq!(
+        (c.app.as_str(), c.location.as_deref(), c.ip.as_deref()),
+        ("Payroll", Some("Berlin, DE"), Some("203.0.113.7"))
+    );
+    assert_eq!(c.number_length, Some(s.number.len() as u8));
+    let out = phone
+        .answer_challenge(
+            account,
+            c.challenge_id.clone(),
+            Decision::Approve {
+                number: Some(s.number.clone()),
+                option: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(out, Outcome::Approved);
+    assert_eq!(w.admin.signin_state(&s.id).await.unwrap(), "approved");
+    // Answered challenges are not shown or answered again.
+    assert!(phone.pending_challenges().await.unwrap().is_empty());
+    let again = phone
+        .answer_challenge(account, c.challenge_id, Decision::Deny)
+        .await;
+    assert!(
+        matches!(again, Err(CountersignError::ChallengeClosed { .. })),
+        "{again:?}"
+    );
+
+    // Wrong number → denied, and there is no second try.
+    let s = w
+        .admin
+        .signin("alice", "Payroll", "203.0.113.7", "Berlin, DE", "Firefox")
+        .await
+        .unwrap();
+    let c = phone.pending_challenges().await.unwrap().pop().unwrap();
+    let wrong = if s.number == "000" {
+        "001".to_string()
+    } else {
+        "000".to_string()
+    };
+    let wrong = format!(
+        "{:0>width$}",
+        &wrong[wrong.len().saturating_sub(s.number.len())..],
+        width = s.number.len()
+    );
+    let out = phone
+        .answer_challenge(
+            account,
+            c.challenge_id.clone(),
+            Decision::Approve {
+                number: Some(wrong),
+                option: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        out,
+        Outcome::Denied {
+            reason: Some("wrong_number".into())
+        }
+    );
+    assert_eq!(w.admin.signin_state(&s.id).await.unwrap(), "denied");
+    let retry = phone
+        .answer_challenge(
+            account,
+            c.challenge_id,
+            Decision::Approve {
+                number: Some(s.number),
+                option: None,
+            },
+        )
+        .await;
+    assert!(retry.is_err(), "one attempt only");
+
+    // A number of the wrong length is refused locally and does not use up the attempt.
+    let s = w
+        .admin
+        .signin("alice", "Payroll", "203.0.113.7", "Berlin, DE", "Firefox")
+        .await
+        .unwrap();
+    let c = phone.pending_challenges().await.unwrap().pop().unwrap();
+    let short = phone
+        .answer_challenge(
+            account,
+            c.challenge_id.clone(),
+            Decision::Approve {
+                number: Some("1".into()),
+                option: None,
+            },
+        )
+        .await;
+    assert!(
+        matches!(short, Err(CountersignError::InvalidInput { .. })),
+        "{short:?}"
+    );
+    // Deny.
+    let out = phone
+        .answer_challenge(account, c.challenge_id, Decision::Deny)
+        .await
+        .unwrap();
+    assert_eq!(out, Outcome::Denied { reason: None });
+    assert_eq!(w.admin.signin_state(&s.id).await.unwrap(), "denied");
+
+    // Offline code: the app's code (this step or, if the confirmation used it, the next).
+    let code = phone
+        .codes()
+        .unwrap()
+        .into_iter()
+        .find_map(|c| match c.state {
+            CodeState::Timed { code, .. } => Some(code),
+            _ => None,
+        })
+        .unwrap();
+    let accepted = w.admin.otp_valid("alice", &code.code).await.unwrap()
+        || w.admin
+            .otp_valid("alice", code.next_code.as_deref().unwrap())
+            .await
+            .unwrap();
+    assert!(accepted, "the server accepts the offline code");
+
+    // Report fraud → user blocked → no more sign-ins.
+    let s = w
+        .admin
+        .signin("alice", "Payroll", "203.0.113.7", "Berlin, DE", "Firefox")
+        .await
+        .unwrap();
+    let c = phone.pending_challenges().await.unwrap().pop().unwrap();
+    let out = phone
+        .answer_challenge(account, c.challenge_id, Decision::ReportFraud)
+        .await
+        .unwrap();
+    assert_eq!(out, Outcome::Fraud);
+    assert_eq!(w.admin.signin_state(&s.id).await.unwrap(), "fraud");
+    assert!(w.admin.fraud_blocked("alice").await.unwrap());
+    assert!(
+        w.admin
+            .signin("alice", "Payroll", "203.0.113.7", "Berlin, DE", "Firefox")
+            .await
+            .is_err()
+    );
+    w.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_code_activation_and_reuse_refused() {
+    let w = World::new().await;
+    let phone = w.phone();
+    activate_and_confirm(&w, &phone, "bob", true).await;
+
+    // A code is single-use: a second device using the same code is refused, nothing stored.
+    w.admin.create_user("carol").await.unwrap();
+    let e = w.admin.enroll("carol").await.unwrap();
+    phone
+        .activate_with_code(e.code.clone(), e.url.clone(), device(), poll())
+        .await
+        .unwrap();
+    let before = phone.list_accounts().unwrap().len();
+    let reuse = phone
+        .activate_with_code(e.code.clone(), e.url.clone(), device(), poll())
+        .await;
+    match reuse {
+        Err(CountersignError::ServerRejected { code, .. }) => assert_eq!(code, "code_used"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        phone.list_accounts().unwrap().len(),
+        before,
+        "nothing stored"
+    );
+
+    // A typo in the code or the URL is caught offline, before any request.
+    let mut typo = e.code.clone();
+    let last = typo.pop().unwrap();
+    typo.push(if last == '0' { '1' } else { '0' });
+    let r = phone
+        .activate_with_code(typo, e.url.clone(), device(), poll())
+        .await;
+    assert!(
+        matches!(r, Err(CountersignError::InvalidInput { .. })),
+        "{r:?}"
+    );
+    w.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transport_rules() {
+    let w = World::new().await;
+    let phone = w.phone();
+    // Plain http to a non-loopback host is refused before any connection (test flag or not).
+    let r = phone
+        .activate_with_code(
+            "7K3QX-9MDP2-VR4M0-NAP0N".into(),
+            "http://mfa.example.com".into(),
+            device(),
+            poll(),
+        )
+        .await;
+    assert!(
+        matches!(r, Err(CountersignError::SecurityCheckFailed { .. })),
+        "{r:?}"
+    );
+    // Without the test flag even the loopback server is refused.
+    let strict = AuthenticatorClient::open_desktop(
+        w.vault.clone(),
+        DesktopKeyStore::PassphraseFile { path: w.pw() },
+        None,
+    )
+    .unwrap();
+    w.admin.create_user("dave").await.unwrap();
+    let e = w.admin.enroll("dave").await.unwrap();
+    let r = strict
+        .activate_from_payload(e.qr_payload, device(), poll())
+        .await;
+    assert!(
+        matches!(r, Err(CountersignError::SecurityCheckFailed { .. })),
+        "{r:?}"
+    );
+    // A push whose ids name no account on this device is dropped; other keys are ignored.
+    let mut data = std::collections::HashMap::new();
+    data.insert("op".to_string(), "1".to_string());
+    data.insert("aid".to_string(), "AAAAAAAAAAAAAAAAAAAAAA".to_string());
+    data.insert("url".to_string(), "https://evil.example/steal".to_string());
+    assert!(phone.handle_push(data).await.is_err());
+    assert!(phone.list_accounts().unwrap().is_empty(), "nothing stored");
+    w.stop().await;
+}
