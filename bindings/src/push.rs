@@ -200,11 +200,12 @@ impl From<PushError> for CountersignError {
                 retryable: status >= 500 || status == 429,
             },
             PushError::ChallengeClosed(_) | PushError::Expired => Self::ChallengeClosed { message },
-            PushError::Protocol(ProtocolError::Checksum | ProtocolError::Invalid { .. })
-            | PushError::InvalidInput(_) => Self::InvalidInput {
-                message,
-                field: None,
-            },
+            PushError::Protocol(ProtocolError::Checksum) | PushError::InvalidInput(_) => {
+                Self::InvalidInput {
+                    message,
+                    field: None,
+                }
+            }
             PushError::Protocol(p) => Self::SecurityCheckFailed {
                 message: p.to_string(),
             },
@@ -259,7 +260,7 @@ impl AuthenticatorClient {
     /// The host an activation payload points at, for the "Add an account at …?" prompt shown
     /// before any network request. Checks the payload offline (checksum, URL rules).
     pub fn activation_host(&self, payload: String) -> Result<String, CountersignError> {
-        let p = ActivationPayload::from_qr(&payload, self.policy())?;
+        let p = ActivationPayload::from_qr(&payload, self.policy()).map_err(input_error)?;
         Ok(p.base_url.host().to_string())
     }
 
@@ -270,7 +271,7 @@ impl AuthenticatorClient {
         device: DeviceDescription,
         push: PushTarget,
     ) -> Result<Activation, CountersignError> {
-        let p = ActivationPayload::from_qr(&payload, self.policy())?;
+        let p = ActivationPayload::from_qr(&payload, self.policy()).map_err(input_error)?;
         self.activate(p, device, push).await
     }
 
@@ -283,7 +284,7 @@ impl AuthenticatorClient {
         device: DeviceDescription,
         push: PushTarget,
     ) -> Result<Activation, CountersignError> {
-        let p = ActivationPayload::typed(&code, &url, self.policy())?;
+        let p = ActivationPayload::typed(&code, &url, self.policy()).map_err(input_error)?;
         self.activate(p, device, push).await
     }
 
@@ -388,8 +389,14 @@ impl AuthenticatorClient {
     }
 }
 
-impl From<ProtocolError> for CountersignError {
-    fn from(e: ProtocolError) -> Self {
-        PushError::from(e).into()
+/// Errors in what the user typed or scanned (before any network traffic) are input errors;
+/// the same kinds of error in a server's answer are security failures (see `From<PushError>`).
+fn input_error(e: ProtocolError) -> CountersignError {
+    match e {
+        ProtocolError::UrlNotAllowed(_) => PushError::from(e).into(),
+        other => CountersignError::InvalidInput {
+            message: other.to_string(),
+            field: None,
+        },
     }
 }

@@ -444,8 +444,14 @@ impl OpenpushClient {
         }
         let mut out = Vec::new();
         for env in &list.challenges {
-            if let Some((c, _)) = self.accept_challenge(&s, env)? {
-                out.push(Self::to_display(id, &c));
+            match self.accept_challenge(&s, env) {
+                Ok(Some((c, _))) => out.push(Self::to_display(id, &c)),
+                Ok(None) => {}
+                // Expired in transit, or of a kind this account does not take (§10.1 step 11):
+                // not actionable, so not shown. Every other failure is a security failure
+                // and fails the whole list.
+                Err(PushError::Protocol(ProtocolError::Expired)) => {}
+                Err(e) => return Err(e),
             }
         }
         Ok(out)
