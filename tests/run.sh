@@ -10,3 +10,6 @@ cargo test --workspace --locked
 echo "== OS key stores: Secret Service (gnome-keyring on a private D-Bus) and the kernel keyring"
 cargo build -q -p countersign-harness
 bash tests/keystores/run.sh
+
+echo "== Enrolment page in headless Chromium (installs chromium + chromium-driver if missing)"
+bash tests/browser/run.sh
