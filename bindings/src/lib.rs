@@ -14,6 +14,7 @@ mod error;
 mod oath;
 mod platform;
 mod push;
+mod scan;
 
 pub use client::{
     AccountCode, AccountEntry, AccountKind, AddedAccount, AuthenticatorClient, CodeState, HotpCode,
@@ -26,5 +27,6 @@ pub use push::{
     Activation, ChallengeKind, Decision, DeviceDescription, NetworkOptions, Outcome, PushChallenge,
     PushTarget,
 };
+pub use scan::{PayloadKind, ScannedPayload};
 
 uniffi::setup_scaffolding!();

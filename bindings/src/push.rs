@@ -231,6 +231,11 @@ impl AuthenticatorClient {
         ))
     }
 
+    /// The URL policy of the current network options.
+    pub(crate) fn url_policy(&self) -> countersign_core::openpush::UrlPolicy {
+        self.policy()
+    }
+
     fn policy(&self) -> countersign_core::openpush::UrlPolicy {
         self.network
             .read()

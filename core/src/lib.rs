@@ -9,6 +9,8 @@
 //! - [`crypto`]: every cryptographic primitive; secrets are zeroizing newtypes.
 //! - [`platform`]: traits the shells implement (key store), with desktop implementations.
 //! - [`vault`]: the encrypted SQLite store of accounts.
+//! - [`qr`]: QR codes from camera frames (luma planes with a row stride) and image files.
+//! - [`payload`]: classifies a scanned or pasted payload and says where it goes.
 //! - [`openpush`]: the pure parts of the openpush/1 push protocol (docs/protocol.md).
 //!
 //! Errors are one rich [`Error`] type; bindings map it onto the few cases a shell acts on.
@@ -17,8 +19,10 @@ pub mod crypto;
 pub mod error;
 pub mod openpush;
 pub mod otp;
+pub mod payload;
 pub mod platform;
 pub mod push;
+pub mod qr;
 pub mod uri;
 pub mod vault;
 

@@ -61,6 +61,8 @@ enum Command {
     Code(crate::oath::CodeArgs),
     /// Describe the account in an otpauth:// URI (never its secret).
     Inspect(crate::oath::InspectArgs),
+    /// Decode every QR code in an image and say what each one is.
+    Scan(crate::oath::ScanArgs),
     /// Add an account to the vault.
     Add(crate::vault::AddArgs),
     /// List the vault's accounts (works without unlocking secrets).
@@ -99,6 +101,7 @@ impl Cli {
         match &self.command {
             Command::Code(a) => crate::oath::code(a),
             Command::Inspect(a) => crate::oath::inspect(a),
+            Command::Scan(a) => crate::oath::scan(a),
             Command::Add(a) => v::add(g, a),
             Command::List(a) => v::list(g, a),
             Command::Codes(a) => v::codes(g, a),

@@ -106,3 +106,52 @@ fn account_text(info: &AccountInfo) -> String {
     }
     out
 }
+
+/// Arguments of `scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// A PNG or JPEG image.
+    image: std::path::PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `countersign scan`: every QR code in an image and what it is. Secret-bearing payloads are
+/// described, never printed.
+pub fn scan(a: &ScanArgs) -> Result<()> {
+    use countersign_ffi::{DesktopKeyStore, PayloadKind};
+    let bytes =
+        std::fs::read(&a.image).with_context(|| format!("reading {}", a.image.display()))?;
+    // Scanning needs no vault: a throw-away in-memory one gives access to the same API.
+    let dir = tempfile::tempdir()?;
+    let client = countersign_ffi::AuthenticatorClient::open_desktop(
+        dir.path().join("scan.db").display().to_string(),
+        DesktopKeyStore::Ephemeral,
+        None,
+    )?;
+    let found = client.scan_image(bytes)?;
+    let rows: Vec<serde_json::Value> = found
+        .iter()
+        .map(|s| match &s.kind {
+            PayloadKind::Otpauth { info } => serde_json::json!({"kind": "otpauth", "account": account_json(info)}),
+            PayloadKind::GoogleMigration { accounts, batch_index, batch_size } => serde_json::json!({
+                "kind": "google-migration", "accounts": accounts, "batch_index": batch_index, "batch_size": batch_size}),
+            PayloadKind::PrivacyideaPush { serial, host } => serde_json::json!({"kind": "privacyidea-push", "serial": serial, "host": host}),
+            PayloadKind::OpenpushActivation { host } => serde_json::json!({"kind": "openpush-activation", "host": host}),
+            PayloadKind::MicrosoftActivation => serde_json::json!({"kind": "microsoft-activation",
+                "message": "this activates Microsoft Authenticator for Microsoft's service; ask your administrator for an authenticator-app QR code"}),
+            PayloadKind::Unknown { reason, preview } => serde_json::json!({"kind": "unknown", "reason": reason, "preview": preview}),
+        })
+        .collect();
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else if rows.is_empty() {
+        println!("no QR code found");
+    } else {
+        for r in &rows {
+            println!("{r}");
+        }
+    }
+    Ok(())
+}

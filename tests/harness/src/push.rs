@@ -146,11 +146,23 @@ pub fn activate(g: &Global, a: &ActivateArgs) -> Result<()> {
                 .into());
             }
         }
-        (None, None, None, Some(_)) => {
-            return Err(CountersignError::Unsupported {
-                message: "activation from a QR picture needs the QR decoder (not in this build yet); pass the payload with --uri".into(),
-            }
-            .into());
+        (None, None, None, Some(path)) => {
+            let image =
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            let payload = c
+                .scan_image(image)?
+                .into_iter()
+                .find(|s| {
+                    matches!(
+                        s.kind,
+                        countersign_ffi::PayloadKind::OpenpushActivation { .. }
+                    )
+                })
+                .ok_or_else(|| CountersignError::InvalidInput {
+                    message: "no Countersign activation QR code in the image".into(),
+                    field: None,
+                })?;
+            rt.block_on(c.activate_from_payload(payload.text, dev, poll_only()))?
         }
         _ => bail!("pass --code and --url, or --uri, or --qr"),
     };

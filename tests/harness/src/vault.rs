@@ -29,8 +29,11 @@ pub struct IdArgs {
 #[derive(Debug, Args)]
 pub struct AddArgs {
     /// otpauth:// URI, or `-` for standard input.
+    #[arg(long, required_unless_present = "qr", conflicts_with = "qr")]
+    uri: Option<String>,
+    /// A picture (PNG/JPEG) of the account's QR code; every otpauth code in it is added.
     #[arg(long)]
-    uri: String,
+    qr: Option<PathBuf>,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -142,15 +145,35 @@ fn label(e: &AccountEntry) -> String {
 /// `countersign add`.
 pub fn add(g: &Global, a: &AddArgs) -> Result<()> {
     let client = open(g)?;
-    let added = client.add_account_from_uri(read_uri(&a.uri)?)?;
+    let added = match (&a.uri, &a.qr) {
+        (Some(uri), _) => vec![client.add_account_from_uri(read_uri(uri)?)?],
+        (None, Some(path)) => client.add_accounts_from_image(
+            std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
+        )?,
+        (None, None) => bail!("pass --uri or --qr"),
+    };
     if a.json {
-        let mut v = entry_json(&added.account);
-        v["details"] = account_json(&added.info);
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        let v: Vec<_> = added
+            .iter()
+            .map(|x| {
+                let mut v = entry_json(&x.account);
+                v["details"] = account_json(&x.info);
+                v
+            })
+            .collect();
+        // One account: the object itself (stable for scripts); several: an array.
+        let out = if v.len() == 1 {
+            v[0].clone()
+        } else {
+            serde_json::Value::Array(v)
+        };
+        println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
-        println!("added {} {}", added.account.id, label(&added.account));
-        for w in &added.info.warnings {
-            eprintln!("warning: {w}");
+        for x in &added {
+            println!("added {} {}", x.account.id, label(&x.account));
+            for w in &x.info.warnings {
+                eprintln!("warning: {w}");
+            }
         }
     }
     Ok(())

@@ -8,6 +8,8 @@ use countersign_ffi::{
     NetworkOptions, Outcome, PushTarget,
 };
 use countersign_harness::admin::AdminClient;
+
+mod common;
 use std::sync::Arc;
 
 struct World {
@@ -364,5 +366,28 @@ async fn transport_rules() {
     data.insert("url".to_string(), "https://evil.example/steal".to_string());
     assert!(phone.handle_push(data).await.is_err());
     assert!(phone.list_accounts().unwrap().is_empty(), "nothing stored");
+    w.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn activation_from_a_scanned_picture() {
+    let w = World::new().await;
+    let phone = w.phone();
+    w.admin.create_user("erin").await.unwrap();
+    let e = w.admin.enroll("erin").await.unwrap();
+    let png = w._dir.path().join("activation.png");
+    common::qr_png(&e.qr_payload, &png, false);
+    let scanned = phone.scan_image(std::fs::read(&png).unwrap()).unwrap();
+    assert_eq!(scanned.len(), 1);
+    match &scanned[0].kind {
+        countersign_ffi::PayloadKind::OpenpushActivation { host } => assert_eq!(host, "127.0.0.1"),
+        other => panic!("{other:?}"),
+    }
+    let act = phone
+        .activate_from_payload(scanned[0].text.clone(), device(), poll())
+        .await
+        .unwrap();
+    assert_eq!(w.admin.enrollment_status(&e.id).await.unwrap(), "pending");
+    assert_eq!(act.label, "erin");
     w.stop().await;
 }

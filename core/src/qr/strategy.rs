@@ -1,0 +1,234 @@
+//! The cascade of decode attempts and its time budget.
+//!
+//! A camera preview spends most frames with no code in view, and most frames with a code decode
+//! on the first attempt, so the cascade is ordered by (success per millisecond) as measured on
+//! the synthetic benchmark set (`tests/qr-bench`, numbers in `docs/adr/0002-qr-decoder.md`):
+//!
+//! 1. full resolution, block min/max threshold, dark-on-light (reads ~72 % of the frames alone);
+//! 2. the same bits inverted (dark-mode screens: light-on-dark);
+//! 3. 2x box-downscaled with a low block-range floor (averages sensor noise and JPEG blocking
+//!    away, reads low-contrast frames);
+//! 4. *only if an earlier attempt of the same polarity saw [`EVIDENCE`] finder patterns* (or with
+//!    `try_harder`): 3x3 box blur + low range floor (noise, low contrast), a small-window local
+//!    mean (blur), a dense row scan (small codes in big frames), the inverted variants, and
+//!    rxing's older detector (strong perspective).
+//!
+//! The first attempt always runs; every later one starts only while the budget lasts. With
+//! `stop_at_first` the cascade ends after the first attempt that decodes something (the camera
+//! preset); otherwise all attempts run and results are merged (the still-image preset).
+
+use std::time::Instant;
+
+use rxing::common::BitMatrix;
+
+use super::binarize::{self, OwnedPlane, Plane};
+use super::decode::{self, Attempt};
+use super::{DecodeOptions, DecodedQr};
+
+/// How one attempt binarises its plane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Threshold {
+    /// [`binarize::block_minmax`]: minimum block range, smoothing radius in blocks.
+    Block(u8, usize),
+    /// [`binarize::box3`] then [`binarize::block_minmax`] (noise, low contrast).
+    Box3Block(u8, usize),
+    /// [`binarize::local_mean`]: window radius in pixels, margin k/256, minimum local std dev.
+    Mean(usize, u32, u32),
+}
+
+/// Which polarities an attempt reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Polarity {
+    /// Dark modules on a light background.
+    Normal,
+    /// Light modules on a dark background.
+    Inverted,
+}
+
+/// One decode attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Step {
+    /// Box-downscale factor (1 = full resolution).
+    pub(crate) scale: usize,
+    /// Binariser.
+    pub(crate) threshold: Threshold,
+    /// Polarity.
+    pub(crate) polarity: Polarity,
+    /// Scan every third row for finder patterns (slower, finds small codes in big frames).
+    pub(crate) dense: bool,
+    /// Use the older ZXing detector ([`decode::detect_legacy`]) instead of the default one.
+    pub(crate) legacy: bool,
+    /// Run only when an earlier attempt of the same polarity saw at least [`EVIDENCE`] finder
+    /// patterns, unless `try_harder`.
+    pub(crate) gated: bool,
+}
+
+/// Finder patterns an earlier attempt must have seen for a gated attempt to run.
+pub(crate) const EVIDENCE: usize = 2;
+
+const fn step(
+    scale: usize,
+    threshold: Threshold,
+    polarity: Polarity,
+    dense: bool,
+    gated: bool,
+) -> Step {
+    Step {
+        scale,
+        threshold,
+        polarity,
+        dense,
+        gated,
+        legacy: false,
+    }
+}
+
+const fn legacy(scale: usize, threshold: Threshold, polarity: Polarity) -> Step {
+    Step {
+        scale,
+        threshold,
+        polarity,
+        dense: false,
+        gated: true,
+        legacy: true,
+    }
+}
+
+use Polarity::{Inverted, Normal};
+use Threshold::{Block, Box3Block, Mean};
+
+/// The default cascade (see the module documentation; measured in ADR 0002).
+pub(crate) const CASCADE: &[Step] = &[
+    step(1, Block(24, 2), Normal, false, false),
+    step(1, Block(24, 2), Inverted, false, false),
+    step(2, Block(8, 2), Normal, false, false),
+    step(1, Box3Block(8, 2), Normal, false, true),
+    step(1, Mean(6, 10, 2), Normal, false, true),
+    step(1, Block(24, 2), Normal, true, true),
+    step(1, Block(24, 2), Inverted, true, true),
+    step(1, Box3Block(8, 2), Inverted, false, true),
+    legacy(1, Block(24, 2), Normal),
+    legacy(1, Box3Block(8, 2), Normal),
+];
+
+/// Caches downscaled planes and binarised matrices across steps.
+struct Cache<'a> {
+    full: Plane<'a>,
+    scaled: Vec<(usize, Option<OwnedPlane>)>,
+    matrices: Vec<((usize, Threshold), Option<BitMatrix>)>,
+}
+
+impl<'a> Cache<'a> {
+    fn plane(&mut self, scale: usize) -> Option<Plane<'_>> {
+        if scale <= 1 {
+            return Some(self.full);
+        }
+        if !self.scaled.iter().any(|(s, _)| *s == scale) {
+            self.scaled
+                .push((scale, binarize::downscale(self.full, scale)));
+        }
+        self.scaled
+            .iter()
+            .find(|(s, _)| *s == scale)
+            .and_then(|(_, p)| p.as_ref())
+            .map(OwnedPlane::view)
+    }
+
+    fn matrix(&mut self, scale: usize, threshold: Threshold) -> Option<&BitMatrix> {
+        let key = (scale, threshold);
+        if !self.matrices.iter().any(|(k, _)| *k == key) {
+            let m = self.plane(scale).and_then(|p| match threshold {
+                Block(range, r) => binarize::block_minmax(p, range, r),
+                Box3Block(range, r) => {
+                    binarize::box3(p).and_then(|b| binarize::block_minmax(b.view(), range, r))
+                }
+                Mean(radius, k, s) => binarize::local_mean(p, radius, k, s),
+            });
+            self.matrices.push((key, m));
+        }
+        self.matrices
+            .iter()
+            .find(|(k, _)| *k == key)
+            .and_then(|(_, m)| m.as_ref())
+    }
+}
+
+/// Outcome of a cascade run (the steps' statistics are for the benchmark and the tests).
+#[derive(Debug, Default)]
+pub(crate) struct Outcome {
+    pub(crate) found: Vec<DecodedQr>,
+    /// Index into the cascade of the step that first decoded something.
+    pub(crate) first_hit: Option<usize>,
+    /// Steps that ran.
+    pub(crate) steps_run: usize,
+}
+
+/// Runs `steps` over `full` under `options`' budget.
+pub(crate) fn run(full: Plane<'_>, steps: &[Step], options: &DecodeOptions) -> Outcome {
+    let start = Instant::now();
+    let deadline = start.checked_add(options.time_budget);
+    let mut cache = Cache {
+        full,
+        scaled: Vec::new(),
+        matrices: Vec::new(),
+    };
+    let mut out = Outcome::default();
+    // Most finder patterns seen so far, per polarity.
+    let (mut ev_normal, mut ev_inverted) = (0usize, 0usize);
+    for (i, st) in steps.iter().enumerate() {
+        if i > 0 {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                break;
+            }
+            if options.stop_at_first && !out.found.is_empty() {
+                break;
+            }
+            let evidence = match st.polarity {
+                Normal => ev_normal,
+                Inverted => ev_inverted,
+            };
+            if st.gated && evidence < EVIDENCE && !options.try_harder {
+                continue;
+            }
+        }
+        let scale = st.scale;
+        let Some(m) = cache.matrix(scale, st.threshold) else {
+            continue;
+        };
+        out.steps_run += 1;
+        let run_one = |bits: &BitMatrix, inverted: bool| {
+            if st.legacy {
+                decode::detect_legacy(bits, scale as f32, inverted)
+            } else {
+                // The first attempt runs to the end whatever the budget; later ones also stop
+                // between candidate triples once it is spent.
+                let dl = if i == 0 { None } else { deadline };
+                decode::detect(bits, st.dense, scale as f32, inverted, dl)
+            }
+        };
+        let attempt: Attempt = match st.polarity {
+            Normal => run_one(m, false),
+            Inverted => {
+                let mut inv = m.clone();
+                inv.flip_self();
+                run_one(&inv, true)
+            }
+        };
+        match st.polarity {
+            Normal => ev_normal = ev_normal.max(attempt.finders),
+            Inverted => ev_inverted = ev_inverted.max(attempt.finders),
+        }
+        if !attempt.found.is_empty() && out.first_hit.is_none() {
+            out.first_hit = Some(i);
+        }
+        for qr in attempt.found {
+            if !out.found.iter().any(|f| f.bytes == qr.bytes) {
+                out.found.push(qr);
+            }
+        }
+        if out.found.len() >= options.max_codes {
+            break;
+        }
+    }
+    out
+}
