@@ -179,6 +179,9 @@ pub struct AuthenticatorClient {
     pub(crate) vault: Arc<Vault>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) network: std::sync::RwLock<countersign_core::push::http::TransportConfig>,
+    /// The HTTP client for those settings, built once and reused (connection pool, TLS
+    /// sessions); dropped when the settings change.
+    pub(crate) http: std::sync::Mutex<Option<countersign_core::push::http::HttpClient>>,
 }
 
 impl std::fmt::Debug for AuthenticatorClient {
@@ -200,6 +203,7 @@ impl AuthenticatorClient {
             vault,
             clock: clock.unwrap_or_else(|| Arc::new(SystemClock)),
             network: Default::default(),
+            http: Default::default(),
         }))
     }
 

@@ -217,12 +217,22 @@ impl From<PushError> for CountersignError {
 
 impl AuthenticatorClient {
     fn openpush(&self) -> Result<OpenpushClient, CountersignError> {
-        let config = self
-            .network
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        let http = HttpClient::new(config)?;
+        let http = {
+            let mut cached = self.http.lock().unwrap_or_else(|p| p.into_inner());
+            match cached.as_ref() {
+                Some(h) => h.clone(),
+                None => {
+                    let config = self
+                        .network
+                        .read()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .clone();
+                    let h = HttpClient::new(config)?;
+                    *cached = Some(h.clone());
+                    h
+                }
+            }
+        };
         let clock = self.clock.clone();
         Ok(OpenpushClient::new(
             self.vault.clone(),
@@ -260,6 +270,7 @@ impl AuthenticatorClient {
             extra_ca_pem: options.extra_ca_pem,
             allow_loopback: options.allow_insecure_loopback,
         };
+        *self.http.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
     /// The host an activation payload points at, for the "Add an account at …?" prompt shown
