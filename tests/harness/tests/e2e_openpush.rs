@@ -391,3 +391,72 @@ async fn activation_from_a_scanned_picture() {
     assert_eq!(act.label, "erin");
     w.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_token_update_and_unenrol() {
+    let w = World::new().await;
+    let phone = w.phone();
+    let account = activate_and_confirm(&w, &phone, "frank", false).await;
+    // Switch from polling to a push token: the server now queues wake-ups for this device,
+    // carrying only ids (never the number or the context).
+    phone
+        .update_push_token(
+            account,
+            PushTarget {
+                provider: "fcm".into(),
+                token: "fcm-test-token".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let s = w
+        .admin
+        .signin("frank", "Payroll", "203.0.113.7", "Berlin, DE", "Firefox")
+        .await
+        .unwrap();
+    let (_, outbox) = w
+        .admin
+        .call(reqwest::Method::GET, "/admin/outbox", None)
+        .await
+        .unwrap();
+    let wakeups = outbox["wakeups"].as_array().unwrap();
+    let last = wakeups.last().expect("a wake-up was queued");
+    assert_eq!(last["token"], "fcm-test-token");
+    let data = last["data"].as_object().unwrap();
+    assert_eq!(
+        data.keys()
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>(),
+        ["aid", "cid", "op"].iter().map(|k| k.to_string()).collect()
+    );
+    assert!(
+        !last.to_string().contains(&s.number),
+        "the number is never in a push"
+    );
+    // The app handles that exact wake-up.
+    let push: std::collections::HashMap<String, String> = data
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+        .collect();
+    let got = phone.handle_push(push).await.unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].app, "Payroll");
+
+    // Unenrol: gone from the server and from the vault.
+    phone.unenroll(account).await.unwrap();
+    assert!(phone.list_accounts().unwrap().is_empty());
+    let (_, user) = w
+        .admin
+        .call(reqwest::Method::GET, "/admin/users/frank", None)
+        .await
+        .unwrap();
+    assert!(
+        user["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["state"] != "active"),
+        "{user}"
+    );
+    w.stop().await;
+}
