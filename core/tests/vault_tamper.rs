@@ -609,7 +609,6 @@ fn empty_file_is_corrupt() {
 /// (`configure()` sets WAL mode before the schema is checked), yet reports `Corrupt("... the
 /// file was left untouched")`.
 #[test]
-#[ignore = "finding 2: open writes a SQLite header into an empty file"]
 fn empty_file_is_untouched() {
     let dir = tempfile::tempdir().unwrap();
     let path = write_empty(dir.path());
@@ -632,7 +631,6 @@ fn foreign_sqlite_database_is_corrupt_and_keeps_its_data() {
 /// (header bytes 18, 19, 27 and 95 change, permanently) before noticing it is not a vault,
 /// and then reports `Corrupt("... the file was left untouched")`.
 #[test]
-#[ignore = "finding 1: open converts a foreign SQLite database to WAL mode"]
 fn foreign_sqlite_database_is_untouched() {
     let dir = tempfile::tempdir().unwrap();
     let path = write_foreign(dir.path());
@@ -678,7 +676,6 @@ fn foreign_database_with_a_user_version_is_refused_and_keeps_its_data() {
 /// `last_used_at` added to its table, `groups`/`account_groups` created, `user_version` set to
 /// 2) and only then refused, as `Storage("no such table: meta")` rather than `Corrupt`.
 #[test]
-#[ignore = "finding 3: open migrates a foreign database whose user_version is 1"]
 fn foreign_database_with_a_user_version_is_not_migrated() {
     let dir = tempfile::tempdir().unwrap();
     let path = write_foreign_v1(dir.path());

@@ -8,15 +8,22 @@ use zeroize::Zeroizing;
 /// Longest decoded secret accepted: far above any issuer's, small enough to bound work.
 pub const MAX_SECRET_BYTES: usize = 1024;
 
-fn lenient_base32() -> Result<Encoding, UriError> {
+fn lenient_base32() -> Result<&'static Encoding, UriError> {
     // RFC 4648 base32 without padding, not insisting that unused trailing bits are zero:
-    // issuers generate secrets whose length is not a multiple of 8 characters.
-    let mut spec = Specification::new();
-    spec.symbols.push_str("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567");
-    spec.check_trailing_bits = false;
-    spec.encoding().map_err(|_| UriError::InvalidEncoding {
-        part: "base32 alphabet".into(),
-    })
+    // issuers generate secrets whose length is not a multiple of 8 characters. Built once: the
+    // table costs more than decoding a secret.
+    static ENCODING: std::sync::OnceLock<Option<Encoding>> = std::sync::OnceLock::new();
+    ENCODING
+        .get_or_init(|| {
+            let mut spec = Specification::new();
+            spec.symbols.push_str("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567");
+            spec.check_trailing_bits = false;
+            spec.encoding().ok()
+        })
+        .as_ref()
+        .ok_or_else(|| UriError::InvalidEncoding {
+            part: "base32 alphabet".into(),
+        })
 }
 
 /// Decodes a base32 secret after normalising it: case is ignored, spaces, tabs, dashes and

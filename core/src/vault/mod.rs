@@ -334,7 +334,9 @@ impl Vault {
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        configure(&conn)?;
+        // Identify the file before changing anything in it: switching to WAL or migrating
+        // writes to the file, and a file that is not ours must be left byte-for-byte alone.
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let version = schema::version(&conn)?;
         if version == 0 {
             return Err(VaultError::Corrupt(
@@ -347,6 +349,18 @@ impl Vault {
                 supported: schema::LATEST,
             });
         }
+        let ours: Option<Vec<u8>> = conn
+            .query_row("SELECT value FROM meta WHERE key = 'vault_id'", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|_| VaultError::Corrupt("not a Countersign vault (no key records)".into()))?;
+        if ours.is_none() {
+            return Err(VaultError::Corrupt(
+                "not a Countersign vault (no vault id)".into(),
+            ));
+        }
+        configure(&conn)?;
         if version < schema::LATEST {
             tracing::info!(
                 from = version,
