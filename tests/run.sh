@@ -13,3 +13,6 @@ bash tests/keystores/run.sh
 
 echo "== Enrolment page in headless Chromium (installs chromium + chromium-driver if missing)"
 bash tests/browser/run.sh
+
+echo "== Foreign-language bindings: generate, Python (pytest), Kotlin/JVM, Swift header check"
+COUNTERSIGN_REQUIRE_KOTLIN=${COUNTERSIGN_REQUIRE_KOTLIN:-1} bash tests/bindings/run.sh

@@ -11,96 +11,96 @@ use countersign_core::vault::VaultError;
 #[non_exhaustive]
 pub enum CountersignError {
     /// The input is malformed (a URI, a code, a parameter); show `message` and let the user fix it.
-    #[error("{message}")]
+    #[error("{detail}")]
     InvalidInput {
         /// What is wrong, in words a user can act on.
-        message: String,
+        detail: String,
         /// The field or parameter at fault, when there is one.
         field: Option<String>,
     },
     /// The input is well-formed but describes something Countersign does not do.
-    #[error("{message}")]
+    #[error("{detail}")]
     Unsupported {
         /// What is not supported and what to do instead.
-        message: String,
+        detail: String,
     },
     /// The thing asked for does not exist (an account id, a vault file).
-    #[error("{message}")]
+    #[error("{detail}")]
     NotFound {
         /// What was not found.
-        message: String,
+        detail: String,
     },
     /// The vault is locked: call `unlock` (after the user authenticates) and retry.
-    #[error("{message}")]
+    #[error("{detail}")]
     VaultLocked {
         /// Explanation.
-        message: String,
+        detail: String,
     },
     /// The platform key store needs the user (device locked, biometric cancelled): prompt
     /// and retry.
-    #[error("{message}")]
+    #[error("{detail}")]
     KeyStoreLocked {
         /// Explanation.
-        message: String,
+        detail: String,
     },
     /// The platform key store is missing, unreachable or holds a different key. Retrying will
     /// not help; the vault file is untouched.
-    #[error("{message}")]
+    #[error("{detail}")]
     KeyStoreUnavailable {
         /// Explanation and what to do.
-        message: String,
+        detail: String,
     },
     /// Stored data is damaged or was tampered with. Nothing was deleted; offer export of
     /// what is readable and support.
-    #[error("{message}")]
+    #[error("{detail}")]
     StorageCorrupt {
         /// What is damaged.
-        message: String,
+        detail: String,
         /// The account affected, when the damage is limited to one.
         account_id: Option<i64>,
     },
     /// Storage failed for a reason that may pass (disk full, busy): retry later.
-    #[error("{message}")]
+    #[error("{detail}")]
     Storage {
         /// Explanation.
-        message: String,
+        detail: String,
     },
     /// The network failed (offline, timeout, TLS); retry when `retryable`.
-    #[error("{message}")]
+    #[error("{detail}")]
     Network {
         /// Explanation.
-        message: String,
+        detail: String,
         /// Whether retrying later may help.
         retryable: bool,
     },
     /// The server refused the request (its error code says why).
-    #[error("{message}")]
+    #[error("{detail}")]
     ServerRejected {
         /// Explanation.
-        message: String,
+        detail: String,
         /// The server's machine-readable code.
         code: String,
         /// Whether retrying later may help.
         retryable: bool,
     },
     /// The sign-in request was already answered, closed or expired: show that and move on.
-    #[error("{message}")]
+    #[error("{detail}")]
     ChallengeClosed {
         /// Explanation.
-        message: String,
+        detail: String,
     },
     /// A server message failed a security check (signature, pinned key, freshness, replay,
     /// URL rules). Nothing was stored or answered; tell the user and do not retry blindly.
-    #[error("{message}")]
+    #[error("{detail}")]
     SecurityCheckFailed {
         /// What failed.
-        message: String,
+        detail: String,
     },
     /// A failure inside Countersign that no user action will fix; report it.
-    #[error("internal error: {message}")]
+    #[error("internal error: {detail}")]
     Internal {
         /// Diagnostic text (never contains secrets).
-        message: String,
+        detail: String,
     },
 }
 
@@ -108,19 +108,19 @@ impl From<CoreError> for CountersignError {
     fn from(e: CoreError) -> Self {
         use countersign_core::otp::OtpError;
         use countersign_core::uri::UriError;
-        let message = e.to_string();
+        let detail = e.to_string();
         match e {
-            CoreError::Uri(UriError::UnsupportedType { .. }) => Self::Unsupported { message },
+            CoreError::Uri(UriError::UnsupportedType { .. }) => Self::Unsupported { detail },
             CoreError::Uri(u) => Self::InvalidInput {
                 field: uri_field(&u).map(str::to_string),
-                message,
+                detail,
             },
-            CoreError::Otp(OtpError::CounterExhausted) => Self::Unsupported { message },
+            CoreError::Otp(OtpError::CounterExhausted) => Self::Unsupported { detail },
             CoreError::Otp(_) => Self::InvalidInput {
-                message,
+                detail,
                 field: None,
             },
-            _ => Self::Internal { message },
+            _ => Self::Internal { detail },
         }
     }
 }
@@ -139,40 +139,40 @@ impl From<countersign_core::otp::OtpError> for CountersignError {
 
 impl From<CoreKeyStoreError> for CountersignError {
     fn from(e: CoreKeyStoreError) -> Self {
-        let message = e.to_string();
+        let detail = e.to_string();
         match e {
-            CoreKeyStoreError::Locked => Self::KeyStoreLocked { message },
-            _ => Self::KeyStoreUnavailable { message },
+            CoreKeyStoreError::Locked => Self::KeyStoreLocked { detail },
+            _ => Self::KeyStoreUnavailable { detail },
         }
     }
 }
 
 impl From<VaultError> for CountersignError {
     fn from(e: VaultError) -> Self {
-        let message = e.to_string();
+        let detail = e.to_string();
         match e {
-            VaultError::NotFound(_) | VaultError::NoSuchAccount(_) => Self::NotFound { message },
+            VaultError::NotFound(_) | VaultError::NoSuchAccount(_) => Self::NotFound { detail },
             VaultError::AlreadyExists(_) | VaultError::InvalidInput(_) => Self::InvalidInput {
-                message,
+                detail,
                 field: None,
             },
             VaultError::WrongKind { .. } | VaultError::CounterExhausted(_) => {
-                Self::Unsupported { message }
+                Self::Unsupported { detail }
             }
-            VaultError::NewerFormat { .. } => Self::Unsupported { message },
+            VaultError::NewerFormat { .. } => Self::Unsupported { detail },
             VaultError::Corrupt(_) => Self::StorageCorrupt {
-                message,
+                detail,
                 account_id: None,
             },
             VaultError::Unreadable(id) => Self::StorageCorrupt {
-                message,
+                detail,
                 account_id: Some(id),
             },
-            VaultError::Locked => Self::VaultLocked { message },
+            VaultError::Locked => Self::VaultLocked { detail },
             VaultError::KeyStore(k) => k.into(),
-            VaultError::KeyStoreMismatch { .. } => Self::KeyStoreUnavailable { message },
-            VaultError::Storage(_) => Self::Storage { message },
-            _ => Self::Internal { message },
+            VaultError::KeyStoreMismatch { .. } => Self::KeyStoreUnavailable { detail },
+            VaultError::Storage(_) => Self::Storage { detail },
+            _ => Self::Internal { detail },
         }
     }
 }

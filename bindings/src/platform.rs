@@ -18,25 +18,29 @@ pub enum KeyStoreError {
     #[error("key store locked")]
     Locked,
     /// The key store is unavailable.
-    #[error("key store unavailable: {message}")]
+    #[error("key store unavailable: {detail}")]
     Unavailable {
         /// Explanation.
-        message: String,
+        detail: String,
     },
     /// The wrapped key does not open with the store's key.
     #[error("wrong key")]
     WrongKey,
     /// Anything else.
-    #[error("key store failure: {message}")]
+    #[error("key store failure: {detail}")]
     Failed {
         /// Explanation (must not contain key material).
-        message: String,
+        detail: String,
     },
 }
 
 impl From<uniffi::UnexpectedUniFFICallbackError> for KeyStoreError {
     fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
-        Self::Failed { message: e.reason }
+        // Foreign exceptions arrive with whole stack traces; keep the first line, cut short.
+        let first = e.reason.lines().next().unwrap_or_default();
+        Self::Failed {
+            detail: first.chars().take(200).collect(),
+        }
     }
 }
 
@@ -44,9 +48,9 @@ impl From<KeyStoreError> for core_platform::KeyStoreError {
     fn from(e: KeyStoreError) -> Self {
         match e {
             KeyStoreError::Locked => Self::Locked,
-            KeyStoreError::Unavailable { message } => Self::Unavailable(message),
+            KeyStoreError::Unavailable { detail } => Self::Unavailable(detail),
             KeyStoreError::WrongKey => Self::WrongKey,
-            KeyStoreError::Failed { message } => Self::Failed(message),
+            KeyStoreError::Failed { detail } => Self::Failed(detail),
         }
     }
 }
@@ -146,7 +150,7 @@ impl DesktopKeyStore {
             #[allow(unreachable_patterns)]
             _ => {
                 return Err(crate::CountersignError::Unsupported {
-                    message: "this build has no OS key store support on this platform".into(),
+                    detail: "this build has no OS key store support on this platform".into(),
                 });
             }
         })

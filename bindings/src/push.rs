@@ -188,29 +188,29 @@ impl From<core_push::Outcome> for Outcome {
 
 impl From<PushError> for CountersignError {
     fn from(e: PushError) -> Self {
-        let message = e.to_string();
+        let detail = e.to_string();
         match e {
             PushError::Network(_) => Self::Network {
-                message,
+                detail,
                 retryable: true,
             },
             PushError::Server { code, status, .. } => Self::ServerRejected {
-                message,
+                detail,
                 code,
                 retryable: status >= 500 || status == 429,
             },
-            PushError::ChallengeClosed(_) | PushError::Expired => Self::ChallengeClosed { message },
+            PushError::ChallengeClosed(_) | PushError::Expired => Self::ChallengeClosed { detail },
             PushError::Protocol(ProtocolError::Checksum) | PushError::InvalidInput(_) => {
                 Self::InvalidInput {
-                    message,
+                    detail,
                     field: None,
                 }
             }
             PushError::Protocol(p) => Self::SecurityCheckFailed {
-                message: p.to_string(),
+                detail: p.to_string(),
             },
             PushError::Vault(v) => v.into(),
-            PushError::Internal(_) | _ => Self::Internal { message },
+            PushError::Internal(_) | _ => Self::Internal { detail },
         }
     }
 }
@@ -264,13 +264,17 @@ fn device_info(d: DeviceDescription) -> DeviceInfo {
 
 #[uniffi::export(async_runtime = "tokio")]
 impl AuthenticatorClient {
-    /// Sets how push servers are reached (extra CA, loopback test mode).
-    pub fn set_network_options(&self, options: NetworkOptions) {
-        *self.network.write().unwrap_or_else(|p| p.into_inner()) = TransportConfig {
+    /// Sets how push servers are reached (extra CA, loopback test mode). A CA that is not a
+    /// usable PEM certificate is refused here, not at the next network call.
+    pub fn set_network_options(&self, options: NetworkOptions) -> Result<(), CountersignError> {
+        let config = TransportConfig {
             extra_ca_pem: options.extra_ca_pem,
             allow_loopback: options.allow_insecure_loopback,
         };
-        *self.http.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        let http = HttpClient::new(config.clone())?;
+        *self.network.write().unwrap_or_else(|p| p.into_inner()) = config;
+        *self.http.lock().unwrap_or_else(|p| p.into_inner()) = Some(http);
+        Ok(())
     }
 
     /// The host an activation payload points at, for the "Add an account at …?" prompt shown
@@ -411,7 +415,7 @@ fn input_error(e: ProtocolError) -> CountersignError {
     match e {
         ProtocolError::UrlNotAllowed(_) => PushError::from(e).into(),
         other => CountersignError::InvalidInput {
-            message: other.to_string(),
+            detail: other.to_string(),
             field: None,
         },
     }

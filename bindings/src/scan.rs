@@ -75,7 +75,7 @@ impl std::fmt::Debug for ScannedPayload {
 impl From<QrError> for CountersignError {
     fn from(e: QrError) -> Self {
         Self::InvalidInput {
-            message: e.to_string(),
+            detail: e.to_string(),
             field: None,
         }
     }
@@ -159,7 +159,7 @@ impl AuthenticatorClient {
         }
         if added.is_empty() {
             return Err(CountersignError::InvalidInput {
-                message: "no authenticator QR code (otpauth://) found in the image".into(),
+                detail: "no authenticator QR code (otpauth://) found in the image".into(),
                 field: None,
             });
         }

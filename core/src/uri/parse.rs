@@ -169,7 +169,7 @@ fn parse_otpauth(uri: &str, rest: &str) -> Result<OtpAccount, UriError> {
             set_once(&mut known.secret, value, "secret")?;
             continue;
         }
-        let value = decode_query(value_raw, &format!("`{}` parameter", preview(&name)))?;
+        let value = decode_query(value_raw, "parameter value")?;
         match lower.as_str() {
             "issuer" => {
                 set_once(&mut known.issuer, value, "issuer")?;

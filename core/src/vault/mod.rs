@@ -246,8 +246,16 @@ impl Vault {
             })?;
         }
         let data_key = DataKey::generate().map_err(|e| VaultError::Storage(e.to_string()))?;
-        // Foreign call before any lock or file exists.
+        // Foreign calls before any lock or file exists. The store must give back what it
+        // wrapped: a store that cannot would produce a vault that never opens again.
+        let store_kind = key_store.kind();
         let wrapped = key_store.wrap(data_key.expose())?;
+        if &key_store.unwrap(&wrapped)? != data_key.expose() {
+            return Err(crate::platform::KeyStoreError::Failed(
+                "the key store did not return the key it wrapped".into(),
+            )
+            .into());
+        }
         let vault_id =
             random_bytes(VAULT_ID_LEN).map_err(|e| VaultError::Storage(e.to_string()))?;
         let check = data_key
@@ -275,7 +283,7 @@ impl Vault {
             let tx = conn.transaction()?;
             for (k, v) in [
                 ("vault_id", vault_id.expose().to_vec()),
-                ("key_store", key_store.kind().into_bytes()),
+                ("key_store", store_kind.clone().into_bytes()),
                 ("wrapped_data_key", wrapped.clone()),
                 ("key_check", check.clone()),
             ] {
@@ -302,8 +310,10 @@ impl Vault {
             let _ = std::fs::remove_file(&tmp);
             return Err(e);
         }
-        tracing::info!(path = %path.display(), key_store = %key_store.kind(), "created vault");
-        let vault = Self::open_locked(path, key_store)?;
+        tracing::info!(path = %path.display(), key_store = %store_kind, "created vault");
+        // The kind is not asked again: a store is foreign code and is called as little as
+        // possible (and never twice for the same answer).
+        let vault = Self::open_locked_as(path, key_store, store_kind)?;
         vault.install_key(data_key)?;
         Ok(vault)
     }
@@ -327,6 +337,15 @@ impl Vault {
     /// Opens an existing vault without unlocking it (the list works; codes need
     /// [`Vault::unlock`]). Migrates an older schema forward in one transaction.
     pub fn open_locked(path: &Path, key_store: Arc<dyn KeyStore>) -> Result<Self> {
+        let kind = key_store.kind();
+        Self::open_locked_as(path, key_store, kind)
+    }
+
+    fn open_locked_as(
+        path: &Path,
+        key_store: Arc<dyn KeyStore>,
+        given_kind: String,
+    ) -> Result<Self> {
         if !path.exists() {
             return Err(VaultError::NotFound(path.display().to_string()));
         }
@@ -376,10 +395,10 @@ impl Vault {
         };
         let vault_id = meta("vault_id")?;
         let stored_kind = String::from_utf8_lossy(&meta("key_store")?).into_owned();
-        if stored_kind != key_store.kind() {
+        if stored_kind != given_kind {
             return Err(VaultError::KeyStoreMismatch {
                 vault: stored_kind,
-                given: key_store.kind(),
+                given: given_kind,
             });
         }
         Ok(Self {
@@ -507,10 +526,31 @@ impl Vault {
         Sealed::from_bytes(plain.expose()).ok_or(VaultError::Unreadable(row))
     }
 
+    /// The account in an OATH payload. The list takes the decoded parameters when present
+    /// (cheap); detail and export take the URI (lossless).
     fn oath_from(sealed: Sealed, row: AccountId, summary: &AccountSummary) -> Result<OtpAccount> {
-        let Sealed::Oath { uri, counter } = sealed else {
+        Self::oath_from_with(sealed, row, summary, true)
+    }
+
+    fn oath_from_with(
+        sealed: Sealed,
+        row: AccountId,
+        summary: &AccountSummary,
+        lossless: bool,
+    ) -> Result<OtpAccount> {
+        let Sealed::Oath {
+            uri,
+            counter,
+            params,
+        } = sealed
+        else {
             return Err(VaultError::Unreadable(row));
         };
+        if let (false, Some(p)) = (lossless, params) {
+            return p
+                .account(summary.issuer.clone(), summary.name.clone(), counter)
+                .ok_or(VaultError::Unreadable(row));
+        }
         let mut account = OtpAccount::parse(&uri).map_err(|_| VaultError::Unreadable(row))?;
         if let Some(c) = counter {
             account.set_counter(c);
@@ -532,7 +572,11 @@ impl Vault {
             Some(raw) => Zeroizing::new(raw.to_string()),
             None => account.to_uri(),
         };
-        let sealed = Sealed::Oath { uri, counter };
+        let sealed = Sealed::Oath {
+            uri,
+            counter,
+            params: Some(payload::OathParams::of(account)),
+        };
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
@@ -557,17 +601,27 @@ impl Vault {
     ) -> Result<Vec<(AccountSummary, Vec<u8>)>> {
         let mut stmt = conn.prepare_cached(
             "SELECT a.id, a.kind, a.issuer, a.name, a.position, a.icon, a.created_at,
-                    a.last_used_at, a.sealed,
-                    (SELECT group_concat(g.name, char(31)) FROM
-                        (SELECT g.name FROM account_groups ag JOIN groups g ON g.id = ag.group_id
-                         WHERE ag.account_id = a.id ORDER BY g.position, g.name) g)
+                    a.last_used_at, a.sealed
              FROM accounts a
              WHERE ?1 IS NULL OR a.id = ?1
              ORDER BY a.position, a.id",
         )?;
+        // Group memberships in one pass (a correlated subquery per row cost more than the rows).
+        let mut groups_of: std::collections::HashMap<AccountId, Vec<String>> =
+            std::collections::HashMap::new();
+        let mut gstmt = conn.prepare_cached(
+            "SELECT ag.account_id, g.name FROM account_groups ag JOIN groups g ON g.id = ag.group_id
+             WHERE ?1 IS NULL OR ag.account_id = ?1
+             ORDER BY g.position, g.name",
+        )?;
+        for row in gstmt.query_map([only], |r| {
+            Ok((r.get::<_, AccountId>(0)?, r.get::<_, String>(1)?))
+        })? {
+            let (id, name) = row?;
+            groups_of.entry(id).or_default().push(name);
+        }
         let rows = stmt.query_map([only], |r| {
             let kind: String = r.get(1)?;
-            let groups: Option<String> = r.get(9)?;
             Ok((
                 kind,
                 AccountSummary {
@@ -581,9 +635,7 @@ impl Vault {
                     last_used_at: r
                         .get::<_, Option<i64>>(7)?
                         .map(|t| u64::try_from(t).unwrap_or(0)),
-                    groups: groups
-                        .map(|g| g.split('\u{1f}').map(str::to_string).collect())
-                        .unwrap_or_default(),
+                    groups: Vec::new(),
                 },
                 r.get::<_, Vec<u8>>(8)?,
             ))
@@ -593,6 +645,7 @@ impl Vault {
             let (kind, mut summary, blob) = row?;
             summary.kind = AccountKind::from_sql(&kind)
                 .ok_or_else(|| VaultError::Corrupt(format!("unknown account kind `{kind}`")))?;
+            summary.groups = groups_of.remove(&summary.id).unwrap_or_default();
             out.push((summary, blob));
         }
         Ok(out)
@@ -650,7 +703,7 @@ impl Vault {
     fn oath_state(&self, key: &DataKey, s: &AccountSummary, blob: &[u8], at: u64) -> CodeState {
         let account = match self
             .open_blob(key, s.id, blob)
-            .and_then(|sealed| Self::oath_from(sealed, s.id, s))
+            .and_then(|sealed| Self::oath_from_with(sealed, s.id, s, false))
         {
             Ok(a) => a,
             Err(_) => return CodeState::Unreadable,
@@ -680,14 +733,14 @@ impl Vault {
             });
         }
         let sealed = self.open_blob(&key, id, &blob)?;
-        let Sealed::Oath { uri, .. } = &sealed else {
+        let Sealed::Oath { uri, params, .. } = &sealed else {
             return Err(VaultError::WrongKind {
                 id,
                 expected: "an HOTP account",
             });
         };
-        let uri = uri.clone();
-        let account = Self::oath_from(sealed, id, &summary)?;
+        let (uri, params) = (uri.clone(), params.clone());
+        let account = Self::oath_from_with(sealed, id, &summary, false)?;
         let OtpKind::Hotp { counter } = account.kind() else {
             return Err(VaultError::WrongKind {
                 id,
@@ -704,6 +757,7 @@ impl Vault {
             &Sealed::Oath {
                 uri,
                 counter: Some(next),
+                params,
             },
         )?;
         tx.execute(

@@ -55,9 +55,77 @@ pub enum Sealed {
         uri: Zeroizing<String>,
         /// The next HOTP counter (authoritative over the URI's `counter`).
         counter: Option<u64>,
+        /// The parameters already decoded, so the account list does not re-parse every URI
+        /// each second (absent in payloads written before it existed).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        params: Option<OathParams>,
     },
     /// An openpush/1 account (docs/protocol.md): keys, pin, seed and state.
     Openpush(OpenpushSecret),
+}
+
+/// Decoded OATH parameters (the URI stays the lossless record).
+#[derive(Serialize, Deserialize, Clone)]
+pub struct OathParams {
+    /// Base32 secret, canonical.
+    pub secret: Zeroizing<String>,
+    /// `totp`, `hotp` or `steam`.
+    pub kind: String,
+    /// Step in seconds (time-based kinds).
+    pub period: u64,
+    /// `SHA1`, `SHA256` or `SHA512`.
+    pub algorithm: String,
+    /// Code length.
+    pub digits: u8,
+}
+
+impl OathParams {
+    /// The parameters of `account`.
+    pub fn of(account: &crate::uri::OtpAccount) -> Self {
+        use crate::otp::OtpKind;
+        let (kind, period) = match account.kind() {
+            OtpKind::Totp { period } => ("totp", period),
+            OtpKind::Hotp { .. } => ("hotp", 0),
+            OtpKind::Steam { period } => ("steam", period),
+        };
+        Self {
+            secret: crate::uri::encode_base32_secret(account.secret()),
+            kind: kind.into(),
+            period,
+            algorithm: account.algorithm().uri_name().into(),
+            digits: account.digits(),
+        }
+    }
+
+    /// Rebuilds an account (no URI parsing); `None` if anything is out of range.
+    pub fn account(
+        &self,
+        issuer: Option<String>,
+        name: String,
+        counter: Option<u64>,
+    ) -> Option<crate::uri::OtpAccount> {
+        use crate::otp::{Algorithm, OtpKind};
+        let kind = match self.kind.as_str() {
+            "totp" => OtpKind::Totp {
+                period: self.period,
+            },
+            "steam" => OtpKind::Steam {
+                period: self.period,
+            },
+            "hotp" => OtpKind::Hotp {
+                counter: counter.unwrap_or(0),
+            },
+            _ => return None,
+        };
+        let algorithm = match self.algorithm.as_str() {
+            "SHA1" => Algorithm::Sha1,
+            "SHA256" => Algorithm::Sha256,
+            "SHA512" => Algorithm::Sha512,
+            _ => return None,
+        };
+        let secret = crate::uri::decode_base32_secret(&self.secret).ok()?;
+        crate::uri::OtpAccount::new(kind, algorithm, self.digits, secret, issuer, name).ok()
+    }
 }
 
 /// Everything secret or integrity-critical about an openpush/1 account.

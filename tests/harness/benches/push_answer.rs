@@ -124,10 +124,12 @@ async fn latency() {
         None,
     )
     .unwrap();
-    phone.set_network_options(NetworkOptions {
-        extra_ca_pem: Some(ca),
-        allow_insecure_loopback: true,
-    });
+    phone
+        .set_network_options(NetworkOptions {
+            extra_ca_pem: Some(ca),
+            allow_insecure_loopback: true,
+        })
+        .unwrap();
     admin.create_user("bench").await.unwrap();
     let e = admin.enroll("bench").await.unwrap();
     let dev = DeviceDescription {

@@ -71,7 +71,7 @@ pub async fn run(report: &mut (dyn FnMut(Step) + Send)) -> Result<()> {
     phone.set_network_options(NetworkOptions {
         extra_ca_pem: Some(ca),
         allow_insecure_loopback: true,
-    });
+    })?;
     let result = flow(&admin, &phone, report).await;
     server.shutdown().await?;
     result

@@ -84,7 +84,7 @@ pub fn client(g: &Global) -> Result<Arc<AuthenticatorClient>> {
     c.set_network_options(NetworkOptions {
         extra_ca_pem,
         allow_insecure_loopback: g.allow_http_loopback,
-    });
+    })?;
     Ok(c)
 }
 
@@ -141,7 +141,7 @@ pub fn activate(g: &Global, a: &ActivateArgs) -> Result<()> {
                 rt.block_on(c.activate_from_payload(uri, dev, poll_only()))?
             } else {
                 return Err(CountersignError::Unsupported {
-                    message: "only openpush:// activation payloads are supported so far".into(),
+                    detail: "only openpush:// activation payloads are supported so far".into(),
                 }
                 .into());
             }
@@ -159,7 +159,7 @@ pub fn activate(g: &Global, a: &ActivateArgs) -> Result<()> {
                     )
                 })
                 .ok_or_else(|| CountersignError::InvalidInput {
-                    message: "no Countersign activation QR code in the image".into(),
+                    detail: "no Countersign activation QR code in the image".into(),
                     field: None,
                 })?;
             rt.block_on(c.activate_from_payload(payload.text, dev, poll_only()))?
@@ -246,7 +246,7 @@ pub fn push(g: &Global, cmd: &PushCommand) -> Result<()> {
                 .with_context(|| format!("reading {}", payload_file.display()))?;
             let data: HashMap<String, String> =
                 serde_json::from_str(&text).map_err(|e| CountersignError::InvalidInput {
-                    message: format!("the payload is not a JSON object of strings: {e}"),
+                    detail: format!("the payload is not a JSON object of strings: {e}"),
                     field: None,
                 })?;
             let list = rt.block_on(c.handle_push(data))?;
@@ -279,7 +279,7 @@ fn answer_cmd(
             rt.block_on(c.pending_challenges())?;
             c.account_for_challenge(id.to_string())?
                 .ok_or_else(|| CountersignError::NotFound {
-                    message: format!("no pending request with id {id}"),
+                    detail: format!("no pending request with id {id}"),
                 })?
         }
     };

@@ -327,7 +327,7 @@ pub fn check(g: &Global, a: &JsonArgs) -> Result<()> {
     }
     if !(r.database_ok && r.unreadable.is_empty()) {
         return Err(CountersignError::StorageCorrupt {
-            message: format!(
+            detail: format!(
                 "vault check failed (unreadable accounts: {:?})",
                 r.unreadable
             ),

@@ -51,7 +51,8 @@ impl World {
         p.set_network_options(NetworkOptions {
             extra_ca_pem: Some(self.ca.clone()),
             allow_insecure_loopback: true,
-        });
+        })
+        .unwrap();
         p
     }
 

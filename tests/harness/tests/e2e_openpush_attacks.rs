@@ -127,10 +127,12 @@ impl World {
             None,
         )
         .unwrap();
-        phone.set_network_options(NetworkOptions {
-            extra_ca_pem: None,
-            allow_insecure_loopback: true,
-        });
+        phone
+            .set_network_options(NetworkOptions {
+                extra_ca_pem: None,
+                allow_insecure_loopback: true,
+            })
+            .unwrap();
         Self {
             dir,
             _server: server,
