@@ -7,6 +7,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
 
+mod common;
+
 use countersign_core::crypto::SecretBytes;
 use countersign_core::otp::{Algorithm, OtpKind};
 use countersign_core::uri::OtpAccount;
@@ -17,21 +19,8 @@ const ACCOUNTS: usize = 10_000;
 const RUNS: usize = 41;
 const AT: u64 = 1_700_000_000;
 
-/// Deterministic 20-byte secrets (xorshift), so every run measures the same work.
 fn secrets() -> Vec<[u8; 20]> {
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    (0..ACCOUNTS)
-        .map(|_| {
-            let mut s = [0u8; 20];
-            for b in &mut s {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                *b = x as u8;
-            }
-            s
-        })
-        .collect()
+    common::secrets(ACCOUNTS)
 }
 
 fn median(mut f: impl FnMut()) -> Duration {

@@ -1,0 +1,18 @@
+//! Helpers shared by the core's benchmarks.
+
+/// `n` deterministic 20-byte secrets (xorshift), so every run measures the same work.
+pub fn secrets(n: usize) -> Vec<[u8; 20]> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..n)
+        .map(|_| {
+            let mut s = [0u8; 20];
+            for b in &mut s {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                *b = x as u8;
+            }
+            s
+        })
+        .collect()
+}
