@@ -516,13 +516,16 @@ impl Vault {
             .map_err(|e| VaultError::Storage(e.to_string()))
     }
 
-    fn open_blob(&self, key: &DataKey, row: AccountId, blob: &[u8]) -> Result<Sealed> {
-        let plain: SecretBytes = key
-            .open(&aad(&self.vault_id, Purpose::AccountSecret, row), blob)
+    fn open_plain(&self, key: &DataKey, row: AccountId, blob: &[u8]) -> Result<SecretBytes> {
+        key.open(&aad(&self.vault_id, Purpose::AccountSecret, row), blob)
             .map_err(|e: OpenError| {
                 tracing::warn!(account = row, error = %e, "sealed account data did not open");
                 VaultError::Unreadable(row)
-            })?;
+            })
+    }
+
+    fn open_blob(&self, key: &DataKey, row: AccountId, blob: &[u8]) -> Result<Sealed> {
+        let plain = self.open_plain(key, row, blob)?;
         Sealed::from_bytes(plain.expose()).ok_or(VaultError::Unreadable(row))
     }
 
@@ -701,10 +704,22 @@ impl Vault {
     }
 
     fn oath_state(&self, key: &DataKey, s: &AccountSummary, blob: &[u8], at: u64) -> CodeState {
-        let account = match self
-            .open_blob(key, s.id, blob)
-            .and_then(|sealed| Self::oath_from_with(sealed, s.id, s, false))
-        {
+        let Ok(plain) = self.open_plain(key, s.id, blob) else {
+            return CodeState::Unreadable;
+        };
+        // The list's path: read the decoded parameters and skip the URI (no copy of it).
+        let fast = match payload::ListView::from_bytes(plain.expose()) {
+            Some(payload::ListView::Oath {
+                counter,
+                params: Some(p),
+            }) => p.account(s.issuer.clone(), s.name.clone(), counter),
+            _ => None,
+        };
+        let account = match fast.map(Ok).unwrap_or_else(|| {
+            Sealed::from_bytes(plain.expose())
+                .ok_or(VaultError::Unreadable(s.id))
+                .and_then(|sealed| Self::oath_from_with(sealed, s.id, s, false))
+        }) {
             Ok(a) => a,
             Err(_) => return CodeState::Unreadable,
         };

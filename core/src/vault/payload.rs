@@ -64,6 +64,31 @@ pub enum Sealed {
     Openpush(OpenpushSecret),
 }
 
+/// What the account list reads from a sealed payload: the counter and decoded parameters,
+/// with the URI skipped rather than copied.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListView {
+    /// An OATH payload.
+    Oath {
+        /// HOTP counter.
+        counter: Option<u64>,
+        /// Decoded parameters, when the payload has them.
+        #[serde(default)]
+        params: Option<OathParams>,
+    },
+    /// Any other payload.
+    Openpush(serde::de::IgnoredAny),
+}
+
+impl ListView {
+    /// Parses the list's view of a payload; `None` for anything else.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let env: Envelope<ListView> = serde_json::from_slice(bytes).ok()?;
+        (env.v == VERSION).then_some(env.body)
+    }
+}
+
 /// Decoded OATH parameters (the URI stays the lossless record).
 #[derive(Serialize, Deserialize, Clone)]
 pub struct OathParams {
