@@ -105,7 +105,14 @@ fn server_error(status: u16, body: &[u8]) -> PushError {
 
 fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &'static str) -> Result<T, PushError> {
     serde_json::from_slice(bytes).map_err(|e| {
-        ProtocolError::invalid(what, format!("malformed JSON ({})", e.classify() as u8)).into()
+        // The category only: serde's message can quote the offending input.
+        let category = match e.classify() {
+            serde_json::error::Category::Io => "unreadable",
+            serde_json::error::Category::Syntax => "not JSON",
+            serde_json::error::Category::Data => "unexpected members or values",
+            serde_json::error::Category::Eof => "truncated",
+        };
+        ProtocolError::invalid(what, format!("malformed ({category})")).into()
     })
 }
 
