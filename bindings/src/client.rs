@@ -182,6 +182,9 @@ pub struct AuthenticatorClient {
     /// The HTTP client for those settings, built once and reused (connection pool, TLS
     /// sessions); dropped when the settings change.
     pub(crate) http: std::sync::Mutex<Option<countersign_core::push::http::HttpClient>>,
+    /// The platform signer for new push device keys, if the shell set one.
+    pub(crate) device_signer:
+        std::sync::RwLock<Option<Arc<dyn countersign_core::platform::DeviceSigner>>>,
 }
 
 impl std::fmt::Debug for AuthenticatorClient {
@@ -204,6 +207,7 @@ impl AuthenticatorClient {
             clock: clock.unwrap_or_else(|| Arc::new(SystemClock)),
             network: Default::default(),
             http: Default::default(),
+            device_signer: Default::default(),
         }))
     }
 

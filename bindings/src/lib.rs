@@ -22,7 +22,7 @@ pub use client::{
 };
 pub use error::CountersignError;
 pub use oath::{AccountInfo, CodeInfo, OtpType, code_for_uri, parse_account_uri};
-pub use platform::{Clock, DesktopKeyStore, KeyStore, KeyStoreError};
+pub use platform::{Clock, DesktopKeyStore, DeviceSigner, KeyStore, KeyStoreError};
 pub use push::{
     Activation, ChallengeKind, Decision, DeviceDescription, NetworkOptions, Outcome, PushChallenge,
     PushTarget,

@@ -88,6 +88,35 @@ impl core_platform::KeyStore for ForeignKeyStore {
     }
 }
 
+/// The platform's signer for push device keys (Secure Enclave, StrongBox / TEE). Optional:
+/// without one, device keys are software keys sealed in the vault.
+#[uniffi::export(with_foreign)]
+pub trait DeviceSigner: Send + Sync {
+    /// Creates a P-256 key under `alias`; returns its 65-byte uncompressed public key.
+    fn create_key(&self, alias: String) -> Result<Vec<u8>, KeyStoreError>;
+    /// Signs `message` (ECDSA P-256, SHA-256) with key `alias`: DER or fixed 64-byte `r‖s`.
+    fn sign(&self, alias: String, message: Vec<u8>) -> Result<Vec<u8>, KeyStoreError>;
+    /// Deletes key `alias`.
+    fn delete_key(&self, alias: String) -> Result<(), KeyStoreError>;
+}
+
+/// Adapts a foreign [`DeviceSigner`] to the core's trait.
+pub(crate) struct ForeignDeviceSigner(pub Arc<dyn DeviceSigner>);
+
+impl core_platform::DeviceSigner for ForeignDeviceSigner {
+    fn create_key(&self, alias: &str) -> Result<Vec<u8>, core_platform::KeyStoreError> {
+        Ok(self.0.create_key(alias.to_string())?)
+    }
+
+    fn sign(&self, alias: &str, message: &[u8]) -> Result<Vec<u8>, core_platform::KeyStoreError> {
+        Ok(self.0.sign(alias.to_string(), message.to_vec())?)
+    }
+
+    fn delete_key(&self, alias: &str) -> Result<(), core_platform::KeyStoreError> {
+        Ok(self.0.delete_key(alias.to_string())?)
+    }
+}
+
 /// A clock the shell can supply (tests, or a network-corrected time source).
 #[uniffi::export(with_foreign)]
 pub trait Clock: Send + Sync {

@@ -234,11 +234,17 @@ impl AuthenticatorClient {
             }
         };
         let clock = self.clock.clone();
+        let signer = self
+            .device_signer
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         Ok(OpenpushClient::new(
             self.vault.clone(),
             http,
             Arc::new(move || clock.now_unix_seconds()),
-        ))
+        )
+        .with_device_signer(signer))
     }
 
     /// The URL policy of the current network options.
@@ -275,6 +281,19 @@ impl AuthenticatorClient {
         *self.network.write().unwrap_or_else(|p| p.into_inner()) = config;
         *self.http.lock().unwrap_or_else(|p| p.into_inner()) = Some(http);
         Ok(())
+    }
+
+    /// Keeps new push device keys in the platform's signer (Secure Enclave, StrongBox) instead
+    /// of the vault. Accounts activated earlier keep the key they have; accounts activated with
+    /// a signer need the same signer set again after a restart.
+    pub fn set_device_signer(&self, signer: Option<Arc<dyn crate::platform::DeviceSigner>>) {
+        *self
+            .device_signer
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = signer.map(|s| {
+            Arc::new(crate::platform::ForeignDeviceSigner(s))
+                as Arc<dyn countersign_core::platform::DeviceSigner>
+        });
     }
 
     /// The host an activation payload points at, for the "Add an account at …?" prompt shown

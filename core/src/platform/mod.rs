@@ -51,3 +51,19 @@ pub trait KeyStore: Send + Sync {
     /// Decrypts what [`KeyStore::wrap`] returned.
     fn unwrap(&self, wrapped: &[u8]) -> Result<SecretBytes, KeyStoreError>;
 }
+
+/// A device signing key held by the platform (Secure Enclave, StrongBox / TEE, TPM), for
+/// openpush/1 device keys (ES256, docs/protocol.md §2.3). Without one, the core keeps a
+/// software P-256 key sealed in the vault.
+///
+/// Keys are addressed by an alias the core chooses (one key per account). Signatures may be
+/// returned in ASN.1 DER (what Android Keystore and the Secure Enclave produce) or as fixed
+/// 64-byte `r ‖ s`; the core converts and verifies every signature before it is sent.
+pub trait DeviceSigner: Send + Sync {
+    /// Creates a new P-256 key under `alias`; returns its 65-byte uncompressed public key.
+    fn create_key(&self, alias: &str) -> Result<Vec<u8>, KeyStoreError>;
+    /// Signs `message` with ECDSA P-256 / SHA-256 using the key `alias`.
+    fn sign(&self, alias: &str, message: &[u8]) -> Result<Vec<u8>, KeyStoreError>;
+    /// Deletes the key `alias` (unenrolment).
+    fn delete_key(&self, alias: &str) -> Result<(), KeyStoreError>;
+}

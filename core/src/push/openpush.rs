@@ -20,6 +20,7 @@ use crate::openpush::verify::{
     display_context, request_input,
 };
 use crate::openpush::{ActivationPayload, BaseUrl, Envelope, ProtocolError, ServerKey};
+use crate::platform::DeviceSigner;
 use crate::vault::{AccountId, OpenpushSecret, SeenChallenge, Vault};
 use reqwest::Method;
 use std::sync::Arc;
@@ -49,6 +50,7 @@ pub struct OpenpushClient {
     vault: Arc<Vault>,
     http: HttpClient,
     clock: Clock,
+    device_signer: Option<Arc<dyn DeviceSigner>>,
 }
 
 impl std::fmt::Debug for OpenpushClient {
@@ -59,13 +61,67 @@ impl std::fmt::Debug for OpenpushClient {
     }
 }
 
+/// The device key of an account: in the vault (software) or held by the platform.
+enum DeviceKey {
+    Software(Es256Signer),
+    Platform {
+        signer: Arc<dyn DeviceSigner>,
+        alias: String,
+        public: Vec<u8>,
+    },
+}
+
+impl DeviceKey {
+    fn public_key(&self) -> Vec<u8> {
+        match self {
+            Self::Software(k) => k.public_key(),
+            Self::Platform { public, .. } => public.clone(),
+        }
+    }
+
+    /// Signs and returns fixed `r ‖ s`. A platform signature (DER or fixed) is converted and
+    /// verified against the public key before use, so a shell bug shows up here, not at the
+    /// server.
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, PushError> {
+        match self {
+            Self::Software(k) => Ok(k.sign(message)?),
+            Self::Platform {
+                signer,
+                alias,
+                public,
+            } => {
+                let raw = signer
+                    .sign(alias, message)
+                    .map_err(|e| PushError::Internal(format!("the device signer failed: {e}")))?;
+                let fixed = if raw.len() == 64 {
+                    raw
+                } else {
+                    crate::crypto::der_to_fixed(&raw)
+                        .ok_or_else(|| {
+                            PushError::Internal(
+                                "the device signer returned a malformed signature".into(),
+                            )
+                        })?
+                        .to_vec()
+                };
+                if !crate::crypto::es256_verify(public, message, &fixed) {
+                    return Err(PushError::Internal(
+                        "the device signer's signature does not verify with its public key".into(),
+                    ));
+                }
+                Ok(fixed)
+            }
+        }
+    }
+}
+
 /// Everything needed to talk for one account.
 struct Session {
     id: AccountId,
     secret: OpenpushSecret,
     base: BaseUrl,
     key: ServerKey,
-    signer: Es256Signer,
+    signer: DeviceKey,
 }
 
 impl Session {
@@ -119,7 +175,18 @@ fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &'static str) -> Re
 impl OpenpushClient {
     /// A client over `vault`, sending with `http`, reading time from `clock`.
     pub fn new(vault: Arc<Vault>, http: HttpClient, clock: Clock) -> Self {
-        Self { vault, http, clock }
+        Self {
+            vault,
+            http,
+            clock,
+            device_signer: None,
+        }
+    }
+
+    /// Keeps new device keys in the platform's signer instead of the vault.
+    pub fn with_device_signer(mut self, signer: Option<Arc<dyn DeviceSigner>>) -> Self {
+        self.device_signer = signer;
+        self
     }
 
     fn now(&self) -> u64 {
@@ -141,11 +208,28 @@ impl OpenpushClient {
         }
         let base = BaseUrl::parse(&secret.base_url, policy)?;
         let key = ServerKey::from_b64(&secret.server_key)?;
-        let pkcs8 = secret
-            .device_key_pkcs8
-            .as_ref()
-            .ok_or_else(|| PushError::Internal("no software device key for this account".into()))?;
-        let signer = Es256Signer::from_pkcs8(SecretBytes::new(unb64(pkcs8, "device key")?))?;
+        let signer = match (
+            &secret.device_key_pkcs8,
+            &secret.device_key_alias,
+            &self.device_signer,
+        ) {
+            (Some(pkcs8), _, _) => DeviceKey::Software(Es256Signer::from_pkcs8(SecretBytes::new(
+                unb64(pkcs8, "device key")?,
+            ))?),
+            (None, Some(alias), Some(platform)) => DeviceKey::Platform {
+                signer: platform.clone(),
+                alias: alias.clone(),
+                public: unb64(&secret.device_public, "device key")?,
+            },
+            (None, Some(_), None) => {
+                return Err(PushError::Internal(
+                    "this account's key is held by the platform signer, which is not set".into(),
+                ));
+            }
+            (None, None, _) => {
+                return Err(PushError::Internal("the account has no device key".into()));
+            }
+        };
         Ok(Session {
             id,
             secret,
@@ -164,7 +248,25 @@ impl OpenpushClient {
         push: PushRegistration,
     ) -> Result<Activation, PushError> {
         let base = &payload.base_url;
-        let signer = Es256Signer::generate()?;
+        let signer = match &self.device_signer {
+            Some(platform) => {
+                let alias = format!("countersign-openpush-{}", random_id()?);
+                let public = platform.create_key(&alias).map_err(|e| {
+                    PushError::Internal(format!("the device signer could not create a key: {e}"))
+                })?;
+                if public.len() != 65 || public.first() != Some(&4) {
+                    return Err(PushError::Internal(
+                        "the device signer returned a malformed public key".into(),
+                    ));
+                }
+                DeviceKey::Platform {
+                    signer: platform.clone(),
+                    alias,
+                    public,
+                }
+            }
+            None => DeviceKey::Software(Es256Signer::generate()?),
+        };
         let kx = X25519Ephemeral::generate()?;
         let request = ActivationRequest {
             code_id: payload.code.code_id(),
@@ -251,8 +353,15 @@ impl OpenpushClient {
             allow_loopback: self.http.config().allow_loopback,
             account_id: r.account_id,
             server_key: key.to_b64(),
-            device_key_pkcs8: Some(Zeroizing::new(b64(signer.pkcs8().expose()))),
+            device_key_pkcs8: match &signer {
+                DeviceKey::Software(k) => Some(Zeroizing::new(b64(k.pkcs8().expose()))),
+                DeviceKey::Platform { .. } => None,
+            },
             device_public: b64(&signer.public_key()),
+            device_key_alias: match &signer {
+                DeviceKey::Platform { alias, .. } => Some(alias.clone()),
+                DeviceKey::Software(_) => None,
+            },
             seed: Zeroizing::new(b64(seed.expose())),
             state: "pending".into(),
             confirm_by: r.confirm_by,
@@ -660,6 +769,12 @@ impl OpenpushClient {
         let (status, resp, nonce) = self.signed(&mut s, Method::DELETE, "account", None).await?;
         let _: Echo = self.fresh(&mut s, status, &resp, "unenrolled", &nonce, sent)?;
         self.vault.delete(id)?;
+        if let DeviceKey::Platform { signer, alias, .. } = &s.signer {
+            // Best effort: the account is gone either way; a leftover key signs nothing useful.
+            if signer.delete_key(alias).is_err() {
+                tracing::warn!(account = id, "the device signer could not delete the key");
+            }
+        }
         Ok(())
     }
 }

@@ -169,6 +169,9 @@ pub struct OpenpushSecret {
     pub device_key_pkcs8: Option<Zeroizing<String>>,
     /// The device public key (base64url SEC1).
     pub device_public: String,
+    /// The platform signer's alias for the device key, when the platform holds it.
+    #[serde(default)]
+    pub device_key_alias: Option<String>,
     /// The offline OATH seed (base64url, 20 bytes).
     pub seed: Zeroizing<String>,
     /// `pending` or `active`.

@@ -461,3 +461,112 @@ async fn push_token_update_and_unenrol() {
     );
     w.stop().await;
 }
+
+/// A platform signer as a shell would write it: keys never leave it, signatures come back as
+/// ASN.1 DER (what Android Keystore and the Secure Enclave return).
+#[derive(Default)]
+struct DerSigner {
+    keys: std::sync::Mutex<std::collections::HashMap<String, ring::signature::EcdsaKeyPair>>,
+    deleted: std::sync::Mutex<Vec<String>>,
+    garbage: bool,
+}
+
+impl countersign_ffi::DeviceSigner for DerSigner {
+    fn create_key(&self, alias: String) -> Result<Vec<u8>, countersign_ffi::KeyStoreError> {
+        use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
+        let rng = ring::rand::SystemRandom::new();
+        let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
+        let pair =
+            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, doc.as_ref(), &rng).unwrap();
+        let public = pair.public_key().as_ref().to_vec();
+        self.keys.lock().unwrap().insert(alias, pair);
+        Ok(public)
+    }
+
+    fn sign(
+        &self,
+        alias: String,
+        message: Vec<u8>,
+    ) -> Result<Vec<u8>, countersign_ffi::KeyStoreError> {
+        if self.garbage {
+            return Ok(vec![0x30, 0x02, 0x01, 0x00]);
+        }
+        let keys = self.keys.lock().unwrap();
+        let pair = keys
+            .get(&alias)
+            .ok_or(countersign_ffi::KeyStoreError::WrongKey)?;
+        Ok(pair
+            .sign(&ring::rand::SystemRandom::new(), &message)
+            .unwrap()
+            .as_ref()
+            .to_vec())
+    }
+
+    fn delete_key(&self, alias: String) -> Result<(), countersign_ffi::KeyStoreError> {
+        self.keys.lock().unwrap().remove(&alias);
+        self.deleted.lock().unwrap().push(alias);
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn platform_device_signer_with_der_signatures() {
+    let w = World::new().await;
+    let phone = w.phone();
+    let signer = Arc::new(DerSigner::default());
+    phone.set_device_signer(Some(signer.clone()));
+    let account = activate_and_confirm(&w, &phone, "gina", true).await;
+    assert_eq!(
+        signer.keys.lock().unwrap().len(),
+        1,
+        "the key lives in the platform signer"
+    );
+    let s = w
+        .admin
+        .signin("gina", "Payroll", "203.0.113.7", "Berlin, DE", "Firefox")
+        .await
+        .unwrap();
+    let c = phone.pending_challenges().await.unwrap().pop().unwrap();
+    let out = phone
+        .answer_challenge(
+            account,
+            c.challenge_id,
+            Decision::Approve {
+                number: Some(s.number),
+                option: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(out, Outcome::Approved);
+    // Without the signer after a restart, the account reports why it cannot sign.
+    phone.set_device_signer(None);
+    assert!(phone.pending_challenges().await.is_err());
+    phone.set_device_signer(Some(signer.clone()));
+    phone.unenroll(account).await.unwrap();
+    assert_eq!(
+        signer.deleted.lock().unwrap().len(),
+        1,
+        "unenrol deletes the platform key"
+    );
+
+    // A signer that returns a malformed signature is caught before anything is sent or stored.
+    let bad = Arc::new(DerSigner {
+        garbage: true,
+        ..Default::default()
+    });
+    phone.set_device_signer(Some(bad));
+    w.admin.create_user("hank").await.unwrap();
+    let e = w.admin.enroll("hank").await.unwrap();
+    let r = phone
+        .activate_from_payload(e.qr_payload, device(), poll())
+        .await;
+    assert!(matches!(r, Err(CountersignError::Internal { .. })), "{r:?}");
+    assert!(phone.list_accounts().unwrap().is_empty());
+    assert_eq!(
+        w.admin.enrollment_status(&e.id).await.unwrap(),
+        "waiting",
+        "nothing reached the server"
+    );
+    w.stop().await;
+}
