@@ -249,10 +249,6 @@ impl AuthenticatorClient {
 
     /// The URL policy of the current network options.
     pub(crate) fn url_policy(&self) -> countersign_core::openpush::UrlPolicy {
-        self.policy()
-    }
-
-    fn policy(&self) -> countersign_core::openpush::UrlPolicy {
         self.network
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -299,7 +295,7 @@ impl AuthenticatorClient {
     /// The host an activation payload points at, for the "Add an account at …?" prompt shown
     /// before any network request. Checks the payload offline (checksum, URL rules).
     pub fn activation_host(&self, payload: String) -> Result<String, CountersignError> {
-        let p = ActivationPayload::from_qr(&payload, self.policy()).map_err(input_error)?;
+        let p = ActivationPayload::from_qr(&payload, self.url_policy()).map_err(input_error)?;
         Ok(p.base_url.host().to_string())
     }
 
@@ -310,7 +306,7 @@ impl AuthenticatorClient {
         device: DeviceDescription,
         push: PushTarget,
     ) -> Result<Activation, CountersignError> {
-        let p = ActivationPayload::from_qr(&payload, self.policy()).map_err(input_error)?;
+        let p = ActivationPayload::from_qr(&payload, self.url_policy()).map_err(input_error)?;
         self.activate(p, device, push).await
     }
 
@@ -323,7 +319,7 @@ impl AuthenticatorClient {
         device: DeviceDescription,
         push: PushTarget,
     ) -> Result<Activation, CountersignError> {
-        let p = ActivationPayload::typed(&code, &url, self.policy()).map_err(input_error)?;
+        let p = ActivationPayload::typed(&code, &url, self.url_policy()).map_err(input_error)?;
         self.activate(p, device, push).await
     }
 
