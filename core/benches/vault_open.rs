@@ -115,21 +115,12 @@ fn floor(path: &Path, key: &LessSafeKey) -> (usize, Connection) {
     (total, conn)
 }
 
-/// The sealed payload (vault/payload.rs): `{"v":1,"body":{"oath":{"uri":…,"counter":…}}}`.
-#[derive(serde::Deserialize)]
-struct Envelope {
-    v: u32,
-    body: Body,
-}
-
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum Body {
-    Oath {
-        uri: zeroize::Zeroizing<String>,
-        #[allow(dead_code)]
-        counter: Option<u64>,
-    },
+/// The URI inside a sealed OATH payload (vault/payload.rs, binary layout): a 23-byte header
+/// whose last two bytes are the secret's length, the secret, then the URI to the end.
+fn uri_of(plain: &[u8]) -> &str {
+    assert_eq!(plain[0], 2, "binary OATH layout");
+    let secret_len = usize::from(u16::from_be_bytes([plain[21], plain[22]]));
+    std::str::from_utf8(&plain[23 + secret_len..]).unwrap()
 }
 
 /// The floor plus what the vault must do per account on top of decrypting: parse the payload
@@ -160,10 +151,7 @@ fn floor_and_codes(path: &Path, key: &LessSafeKey) -> (Vec<String>, Connection) 
             let plain = key
                 .open_in_place(nonce, Aad::from(aad(&vault_id, id)), &mut buf)
                 .unwrap();
-            let env: Envelope = serde_json::from_slice(plain).unwrap();
-            assert_eq!(env.v, 1);
-            let Body::Oath { uri, .. } = env.body;
-            let account = OtpAccount::parse(&uri).unwrap();
+            let account = OtpAccount::parse(uri_of(plain)).unwrap();
             codes.push(
                 account
                     .current_code_at(AT)
@@ -299,7 +287,7 @@ fn main() {
     for (name, t) in [
         ("Vault::open + codes(at)", t_vault),
         ("floor: connection + rows + 1,000 GCM opens", t_floor),
-        ("  floor + payload JSON + URI parse + code", t_floor_codes),
+        ("  floor + payload + URI parse + code", t_floor_codes),
         ("  OtpAccount::parse alone", t_parse),
         ("  Vault::open_locked", t_open_locked),
         ("  Vault::open (open_locked + unlock)", t_open),
