@@ -397,10 +397,9 @@ impl Sealed {
             counter,
             params: Some(p),
         } = self
+            && let Some(bytes) = binary::write(p, *counter, uri)
         {
-            if let Some(bytes) = binary::write(p, *counter, uri) {
-                return Ok(bytes);
-            }
+            return Ok(bytes);
         }
         let json = match self {
             Self::Oath { uri, counter, .. } => SealedJsonRef::Oath {
