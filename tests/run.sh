@@ -16,3 +16,6 @@ bash tests/browser/run.sh
 
 echo "== Foreign-language bindings: generate, Python (pytest), Kotlin/JVM, Swift header check"
 COUNTERSIGN_REQUIRE_KOTLIN=${COUNTERSIGN_REQUIRE_KOTLIN:-1} bash tests/bindings/run.sh
+
+echo "== Android shell logic on the JVM: view models, key wrapping, push handling against the real core and reference server"
+bash android/scripts/jvm-check.sh --bindings "${COUNTERSIGN_BINDINGS_DIR:-tests/bindings/generated}"
