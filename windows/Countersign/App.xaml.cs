@@ -1,0 +1,5 @@
+namespace Countersign.App;
+
+public partial class App : System.Windows.Application
+{
+}
