@@ -52,7 +52,6 @@ android {
         sourceCompatibility = JavaVersion.VERSION_17
         targetCompatibility = JavaVersion.VERSION_17
     }
-    kotlinOptions { jvmTarget = "17" }
     buildFeatures {
         compose = true
         buildConfig = true
@@ -65,6 +64,10 @@ android {
         // The Rust libraries are loaded by JNA from the APK's native library directory.
         jniLibs.useLegacyPackaging = false
     }
+}
+
+kotlin {
+    compilerOptions { jvmTarget.set(org.jetbrains.kotlin.gradle.dsl.JvmTarget.JVM_17) }
 }
 
 tasks.named("preBuild") { dependsOn(buildRust) }

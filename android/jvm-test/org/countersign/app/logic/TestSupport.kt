@@ -91,6 +91,8 @@ class ReferenceServer private constructor(
                 binary, "--listen", "127.0.0.1:0", "--data", data.path, "--plain-http-loopback",
                 "--issuer", "Countersign QA",
             ).redirectError(File(data, "stderr.log")).start()
+            // Also on a timeout or an exit in the middle of a check: no server left behind.
+            Runtime.getRuntime().addShutdownHook(Thread { process.destroyForcibly() })
             val line = BufferedReader(InputStreamReader(process.inputStream)).readLine()
                 ?: error("the server exited before it was ready; see ${data.path}/stderr.log")
             val base = jsonString(line, "base_url") ?: error("no base_url in $line")
