@@ -12,6 +12,8 @@
 //! - [`qr`]: QR codes from camera frames (luma planes with a row stride) and image files.
 //! - [`payload`]: classifies a scanned or pasted payload and says where it goes.
 //! - [`openpush`]: the pure parts of the openpush/1 push protocol (docs/protocol.md).
+//! - [`pipush`]: the pure parts of privacyIDEA's push-token protocol.
+//! - [`push`]: both push clients over the network, sharing one challenge/decision model.
 //!
 //! Errors are one rich [`Error`] type; bindings map it onto the few cases a shell acts on.
 
@@ -20,6 +22,7 @@ pub mod error;
 pub mod openpush;
 pub mod otp;
 pub mod payload;
+pub mod pipush;
 pub mod platform;
 pub mod push;
 pub mod qr;

@@ -106,13 +106,44 @@ impl HttpClient {
         &self.config
     }
 
-    /// Sends a request to `url` (which must be https, or loopback http under the flag).
+    /// Sends a request with an optional JSON body to `url` (which must be https, or loopback
+    /// http under the flag).
     pub async fn send(
         &self,
         method: reqwest::Method,
         url: &str,
         headers: &[(&str, String)],
         body: Option<Vec<u8>>,
+    ) -> Result<Response, PushError> {
+        self.send_typed(method, url, headers, body.map(|b| ("application/json", b)))
+            .await
+    }
+
+    /// Sends a request whose body is `application/x-www-form-urlencoded` pairs (privacyIDEA).
+    pub async fn send_form(
+        &self,
+        url: &str,
+        pairs: &[(&str, &str)],
+    ) -> Result<Response, PushError> {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
+        self.send_typed(
+            reqwest::Method::POST,
+            url,
+            &[],
+            Some(("application/x-www-form-urlencoded", body.into_bytes())),
+        )
+        .await
+    }
+
+    /// Sends a request with a body of the given content type.
+    pub async fn send_typed(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        headers: &[(&str, String)],
+        body: Option<(&'static str, Vec<u8>)>,
     ) -> Result<Response, PushError> {
         check_url(url, &self.config)?;
         let mut req = self
@@ -122,8 +153,8 @@ impl HttpClient {
         for (k, v) in headers {
             req = req.header(*k, v);
         }
-        if let Some(b) = body {
-            req = req.header("Content-Type", "application/json").body(b);
+        if let Some((content_type, b)) = body {
+            req = req.header("Content-Type", content_type).body(b);
         }
         let mut resp = req
             .send()

@@ -10,6 +10,7 @@
 
 pub mod http;
 pub mod openpush;
+pub mod privacyidea;
 
 use crate::openpush::ProtocolError;
 use crate::vault::{AccountId, VaultError};
@@ -47,6 +48,8 @@ pub struct PushChallenge {
     pub kind: ChallengeKind,
     /// What the user is signing in to (sanitised).
     pub app: String,
+    /// The server's own text for the request (privacyIDEA's question), sanitised.
+    pub message: Option<String>,
     /// Client IP, when given and valid.
     pub ip: Option<String>,
     /// Approximate location (sanitised).
@@ -101,6 +104,13 @@ impl std::fmt::Debug for Decision {
 pub enum Outcome {
     /// Approved.
     Approved,
+    /// Approved; the sign-in page now asks for this code (privacyIDEA code-to-phone).
+    ApprovedWithCode {
+        /// The code to show the user.
+        code: String,
+        /// The server's instruction ("Enter the code to log in"), sanitised.
+        message: Option<String>,
+    },
     /// Denied (by the user, or because the number did not match).
     Denied {
         /// `wrong_number`, `otp_mismatch`, or none.
@@ -157,4 +167,21 @@ impl From<crate::otp::OtpError> for PushError {
     fn from(e: crate::otp::OtpError) -> Self {
         Self::Internal(e.to_string())
     }
+}
+
+/// Parses a JSON body, reporting only the category of a failure: serde's message can quote the
+/// offending input.
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    what: &'static str,
+) -> Result<T, PushError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        let category = match e.classify() {
+            serde_json::error::Category::Io => "unreadable",
+            serde_json::error::Category::Syntax => "not JSON",
+            serde_json::error::Category::Data => "unexpected members or values",
+            serde_json::error::Category::Eof => "truncated",
+        };
+        ProtocolError::invalid(what, format!("malformed ({category})")).into()
+    })
 }

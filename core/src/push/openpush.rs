@@ -6,7 +6,7 @@
 //! key pinned at activation before it is parsed, and fresh responses must echo our nonce.
 
 use super::http::HttpClient;
-use super::{ChallengeKind, Decision, Outcome, Protocol, PushChallenge, PushError};
+use super::{ChallengeKind, Decision, Outcome, Protocol, PushChallenge, PushError, parse};
 use crate::crypto::{Es256Signer, SecretBytes, X25519Ephemeral, sha256};
 use crate::openpush::encoding::{b64, check_id, random_id, unb64, unb64_len};
 use crate::openpush::messages::{
@@ -157,19 +157,6 @@ fn server_error(status: u16, body: &[u8]) -> PushError {
             status,
         },
     }
-}
-
-fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &'static str) -> Result<T, PushError> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        // The category only: serde's message can quote the offending input.
-        let category = match e.classify() {
-            serde_json::error::Category::Io => "unreadable",
-            serde_json::error::Category::Syntax => "not JSON",
-            serde_json::error::Category::Data => "unexpected members or values",
-            serde_json::error::Category::Eof => "truncated",
-        };
-        ProtocolError::invalid(what, format!("malformed ({category})")).into()
-    })
 }
 
 impl OpenpushClient {
@@ -535,6 +522,7 @@ impl OpenpushClient {
                 ChallengeKind::Signin
             },
             app: ctx.app,
+            message: None,
             ip: ctx.ip,
             location: ctx.location,
             client: ctx.client,

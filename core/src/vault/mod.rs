@@ -29,7 +29,7 @@ mod push;
 pub mod schema;
 
 pub use error::{AccountId, VaultError};
-pub use payload::OpenpushSecret;
+pub use payload::{OpenpushSecret, PipushSecret};
 pub use push::SeenChallenge;
 
 use crate::crypto::{DataKey, OpenError, SecretBytes, random_bytes};

@@ -68,6 +68,8 @@ pub enum Sealed {
     },
     /// An openpush/1 account (docs/protocol.md): keys, pin, seed and state.
     Openpush(OpenpushSecret),
+    /// A privacyIDEA push token: the device's RSA key and the server's.
+    Pipush(PipushSecret),
 }
 
 /// The JSON form of a payload (openpush accounts, and OATH payloads of the first layout).
@@ -82,6 +84,7 @@ enum SealedJson {
         params: Option<JsonOathParams>,
     },
     Openpush(OpenpushSecret),
+    Pipush(PipushSecret),
 }
 
 /// [`SealedJson`] for writing, borrowing rather than copying secrets.
@@ -90,6 +93,7 @@ enum SealedJson {
 enum SealedJsonRef<'a> {
     Oath { uri: &'a str, counter: Option<u64> },
     Openpush(&'a OpenpushSecret),
+    Pipush(&'a PipushSecret),
 }
 
 /// What the account list reads from a sealed payload: the counter and decoded parameters,
@@ -116,6 +120,7 @@ enum JsonListView {
         params: Option<JsonOathParams>,
     },
     Openpush(serde::de::IgnoredAny),
+    Pipush(serde::de::IgnoredAny),
 }
 
 impl ListView {
@@ -137,7 +142,7 @@ impl ListView {
                 counter,
                 params: params.and_then(|p| p.decode()),
             },
-            JsonListView::Openpush(_) => Self::Other,
+            JsonListView::Openpush(_) | JsonListView::Pipush(_) => Self::Other,
         })
     }
 }
@@ -379,6 +384,29 @@ pub struct OpenpushSecret {
     pub push_provider: String,
 }
 
+/// Everything secret or integrity-critical about a privacyIDEA push token.
+#[derive(Serialize, Deserialize, Clone)]
+pub struct PipushSecret {
+    /// Where polls and answers go (the enrolment link's `url`).
+    pub url: String,
+    /// Whether `url` was accepted under the loopback test flag.
+    #[serde(default)]
+    pub allow_loopback: bool,
+    /// The token serial.
+    pub serial: String,
+    /// The device's RSA private key (PKCS#8 DER, base64).
+    pub device_key_pkcs8: Zeroizing<String>,
+    /// The server's RSA public key (PKCS#1 DER, base64), pinned at registration.
+    pub server_key: String,
+    /// The server's `sslverify` hint at enrolment (recorded; TLS is always verified).
+    pub sslverify_hint: bool,
+    /// The server asked that the app be unlocked before answering.
+    #[serde(default)]
+    pub require_unlock: bool,
+    /// The push token registered (`no_firebase_token` when polling only).
+    pub push_token: String,
+}
+
 /// Payload format version.
 const VERSION: u32 = 1;
 
@@ -407,6 +435,7 @@ impl Sealed {
                 counter: *counter,
             },
             Self::Openpush(s) => SealedJsonRef::Openpush(s),
+            Self::Pipush(s) => SealedJsonRef::Pipush(s),
         };
         serde_json::to_vec(&Envelope {
             v: VERSION,
@@ -441,6 +470,7 @@ impl Sealed {
                 params: params.and_then(|p| p.decode()),
             },
             SealedJson::Openpush(s) => Self::Openpush(s),
+            SealedJson::Pipush(s) => Self::Pipush(s),
         })
     }
 }

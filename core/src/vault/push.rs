@@ -2,7 +2,7 @@
 //! its state, its offline codes, and the per-account record of challenges seen (the replay
 //! cache of docs/protocol.md §10.1 step 14, which must survive restarts).
 
-use super::payload::{OpenpushSecret, Sealed};
+use super::payload::{OpenpushSecret, PipushSecret, Sealed};
 use super::{
     AccountId, AccountKind, AccountSummary, CodeState, Result, Vault, VaultError, clean, now_or,
 };
@@ -35,6 +35,30 @@ impl Vault {
         secret: &OpenpushSecret,
         now: u64,
     ) -> Result<AccountId> {
+        let sealed = Sealed::Openpush(secret.clone());
+        self.add_push(AccountKind::PushOpenpush, issuer, label, &sealed, now)
+    }
+
+    /// Stores a newly registered privacyIDEA push token.
+    pub fn add_pipush(
+        &self,
+        issuer: &str,
+        label: &str,
+        secret: &PipushSecret,
+        now: u64,
+    ) -> Result<AccountId> {
+        let sealed = Sealed::Pipush(secret.clone());
+        self.add_push(AccountKind::PushPrivacyidea, issuer, label, &sealed, now)
+    }
+
+    fn add_push(
+        &self,
+        kind: AccountKind,
+        issuer: &str,
+        label: &str,
+        sealed: &Sealed,
+        now: u64,
+    ) -> Result<AccountId> {
         let key = self.data_key()?;
         let issuer = clean(issuer, "issuer")?;
         let name = clean(label, "account name")?;
@@ -43,22 +67,74 @@ impl Vault {
         tx.execute(
             "INSERT INTO accounts (kind, issuer, name, position, created_at, sealed)
              VALUES (?1, ?2, ?3, (SELECT COALESCE(MAX(position) + 1, 0) FROM accounts), ?4, x'')",
-            params![
-                AccountKind::PushOpenpush.as_sql(),
-                issuer,
-                name,
-                now_or(now)
-            ],
+            params![kind.as_sql(), issuer, name, now_or(now)],
         )?;
         let id = tx.last_insert_rowid();
-        let blob = self.seal(&key, id, &Sealed::Openpush(secret.clone()))?;
+        let blob = self.seal(&key, id, sealed)?;
         tx.execute(
             "UPDATE accounts SET sealed = ?1 WHERE id = ?2",
             params![blob, id],
         )?;
         tx.commit()?;
-        tracing::debug!(account = id, "added openpush account");
+        tracing::debug!(account = id, kind = kind.as_sql(), "added push account");
         Ok(id)
+    }
+
+    /// The decrypted privacyIDEA data of account `id`.
+    pub fn pipush_account(&self, id: AccountId) -> Result<(AccountSummary, PipushSecret)> {
+        let key = self.data_key()?;
+        let (summary, blob) = Self::summaries(&*self.conn()?, Some(id))?
+            .pop()
+            .ok_or(VaultError::NoSuchAccount(id))?;
+        match self.open_blob(&key, id, &blob)? {
+            Sealed::Pipush(s) if summary.kind == AccountKind::PushPrivacyidea => Ok((summary, s)),
+            _ => Err(VaultError::WrongKind {
+                id,
+                expected: "a privacyIDEA push token",
+            }),
+        }
+    }
+
+    /// Every privacyIDEA push token (for polling).
+    pub fn pipush_accounts(&self) -> Result<Vec<(AccountSummary, PipushSecret)>> {
+        let ids: Vec<AccountId> = self
+            .list()?
+            .into_iter()
+            .filter(|s| s.kind == AccountKind::PushPrivacyidea)
+            .map(|s| s.id)
+            .collect();
+        ids.into_iter().map(|id| self.pipush_account(id)).collect()
+    }
+
+    /// Changes a privacyIDEA token's sealed data in one transaction.
+    pub fn update_pipush(
+        &self,
+        id: AccountId,
+        change: impl FnOnce(&mut PipushSecret),
+    ) -> Result<()> {
+        let key = self.data_key()?;
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let blob: Vec<u8> = tx
+            .query_row("SELECT sealed FROM accounts WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?
+            .ok_or(VaultError::NoSuchAccount(id))?;
+        let Sealed::Pipush(mut secret) = self.open_blob(&key, id, &blob)? else {
+            return Err(VaultError::WrongKind {
+                id,
+                expected: "a privacyIDEA push token",
+            });
+        };
+        change(&mut secret);
+        let blob = self.seal(&key, id, &Sealed::Pipush(secret))?;
+        tx.execute(
+            "UPDATE accounts SET sealed = ?1 WHERE id = ?2",
+            params![blob, id],
+        )?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// The decrypted openpush/1 data of account `id`.
