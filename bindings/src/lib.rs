@@ -13,6 +13,7 @@ mod client;
 mod error;
 mod oath;
 mod platform;
+mod privacyidea;
 mod push;
 mod scan;
 
@@ -23,6 +24,9 @@ pub use client::{
 pub use error::CountersignError;
 pub use oath::{AccountInfo, CodeInfo, OtpType, code_for_uri, parse_account_uri};
 pub use platform::{Clock, DesktopKeyStore, DeviceSigner, KeyStore, KeyStoreError};
+pub use privacyidea::{
+    EnrollmentProgress, EnrollmentStage, PrivacyideaEnrollment, PrivacyideaLink,
+};
 pub use push::{
     Activation, ChallengeKind, Decision, DeviceDescription, NetworkOptions, Outcome, PushChallenge,
     PushTarget,

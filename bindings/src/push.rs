@@ -6,6 +6,7 @@ use crate::CountersignError;
 use crate::client::AuthenticatorClient;
 use countersign_core::openpush::messages::{DeviceInfo, PushRegistration};
 use countersign_core::openpush::{ActivationPayload, ProtocolError};
+use countersign_core::pipush::enroll::is_pipush;
 use countersign_core::push::http::{HttpClient, TransportConfig};
 use countersign_core::push::openpush::OpenpushClient;
 use countersign_core::push::{self as core_push, PushError};
@@ -79,6 +80,8 @@ pub struct PushChallenge {
     pub kind: ChallengeKind,
     /// What is being signed in to.
     pub app: String,
+    /// The server's own text for the request (privacyIDEA's question).
+    pub message: Option<String>,
     /// Client IP.
     pub ip: Option<String>,
     /// Approximate location.
@@ -113,6 +116,7 @@ impl From<core_push::PushChallenge> for PushChallenge {
                 core_push::ChallengeKind::Activation => ChallengeKind::Activation,
             },
             app: c.app,
+            message: c.message,
             ip: c.ip,
             location: c.location,
             client: c.client,
@@ -167,7 +171,17 @@ impl From<Decision> for core_push::Decision {
 pub enum Outcome {
     /// Approved.
     Approved,
-    /// Denied; `reason` is `wrong_number` when the number did not match.
+    /// Approved; show `code`, which the sign-in page now asks for (privacyIDEA
+    /// code-to-phone).
+    ApprovedWithCode {
+        /// The code to show.
+        code: String,
+        /// The server's instruction.
+        message: Option<String>,
+    },
+    /// Denied; `reason` is `wrong_number` when the number did not match, or
+    /// `fraud_report_unsupported` when a privacyIDEA server too old for reports got a plain
+    /// decline instead.
     Denied {
         /// Why, when the server said.
         reason: Option<String>,
@@ -180,6 +194,9 @@ impl From<core_push::Outcome> for Outcome {
     fn from(o: core_push::Outcome) -> Self {
         match o {
             core_push::Outcome::Approved => Self::Approved,
+            core_push::Outcome::ApprovedWithCode { code, message } => {
+                Self::ApprovedWithCode { code, message }
+            }
             core_push::Outcome::Denied { reason } => Self::Denied { reason },
             core_push::Outcome::Fraud => Self::Fraud,
         }
@@ -216,23 +233,24 @@ impl From<PushError> for CountersignError {
 }
 
 impl AuthenticatorClient {
+    /// The shared HTTP client for the current network options (built once, reused).
+    pub(crate) fn http_client(&self) -> Result<HttpClient, CountersignError> {
+        let mut cached = self.http.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(h) = cached.as_ref() {
+            return Ok(h.clone());
+        }
+        let config = self
+            .network
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let h = HttpClient::new(config)?;
+        *cached = Some(h.clone());
+        Ok(h)
+    }
+
     fn openpush(&self) -> Result<OpenpushClient, CountersignError> {
-        let http = {
-            let mut cached = self.http.lock().unwrap_or_else(|p| p.into_inner());
-            match cached.as_ref() {
-                Some(h) => h.clone(),
-                None => {
-                    let config = self
-                        .network
-                        .read()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .clone();
-                    let h = HttpClient::new(config)?;
-                    *cached = Some(h.clone());
-                    h
-                }
-            }
-        };
+        let http = self.http_client()?;
         let clock = self.clock.clone();
         let signer = self
             .device_signer
@@ -245,6 +263,11 @@ impl AuthenticatorClient {
             Arc::new(move || clock.now_unix_seconds()),
         )
         .with_device_signer(signer))
+    }
+
+    fn is_privacyidea(&self, account_id: i64) -> Result<bool, CountersignError> {
+        Ok(self.vault.summary(account_id)?.kind
+            == countersign_core::vault::AccountKind::PushPrivacyidea)
     }
 
     /// The URL policy of the current network options.
@@ -295,17 +318,34 @@ impl AuthenticatorClient {
     /// The host an activation payload points at, for the "Add an account at …?" prompt shown
     /// before any network request. Checks the payload offline (checksum, URL rules).
     pub fn activation_host(&self, payload: String) -> Result<String, CountersignError> {
+        if is_pipush(&payload) {
+            return Ok(self.privacyidea_link(payload)?.host);
+        }
         let p = ActivationPayload::from_qr(&payload, self.url_policy()).map_err(input_error)?;
         Ok(p.base_url.host().to_string())
     }
 
-    /// Activates from a scanned or pasted `openpush://activate?…` payload.
+    /// Activates from a scanned or pasted `openpush://activate?…` payload, or enrols a
+    /// privacyIDEA token from an `otpauth://pipush/…` / `pia://pipush/…` link (then
+    /// `confirm_by` is 0: privacyIDEA has no confirmation step; use `enroll_privacyidea` for
+    /// progress reports).
     pub async fn activate_from_payload(
         &self,
         payload: String,
         device: DeviceDescription,
         push: PushTarget,
     ) -> Result<Activation, CountersignError> {
+        if is_pipush(&payload) {
+            let token = (push.provider != "none" && !push.token.is_empty()).then_some(push.token);
+            let e = self.enroll_privacyidea(payload, token, None, None).await?;
+            return Ok(Activation {
+                account_id: e.account_id,
+                host: e.host,
+                issuer: e.issuer,
+                label: e.label,
+                confirm_by: 0,
+            });
+        }
         let p = ActivationPayload::from_qr(&payload, self.url_policy()).map_err(input_error)?;
         self.activate(p, device, push).await
     }
@@ -323,15 +363,12 @@ impl AuthenticatorClient {
         self.activate(p, device, push).await
     }
 
-    /// Polls every push account's server and returns what is pending (verified).
+    /// Polls every push account's server (both protocols) and returns what is pending
+    /// (verified).
     pub async fn pending_challenges(&self) -> Result<Vec<PushChallenge>, CountersignError> {
-        Ok(self
-            .openpush()?
-            .list_all()
-            .await?
-            .into_iter()
-            .map(Into::into)
-            .collect())
+        let mut all = self.openpush()?.list_all().await?;
+        all.extend(self.privacyidea()?.poll_all().await?);
+        Ok(all.into_iter().map(Into::into).collect())
     }
 
     /// Handles the data of a received push (FCM data map / APNs payload keys). Only the
@@ -340,6 +377,29 @@ impl AuthenticatorClient {
         &self,
         data: HashMap<String, String>,
     ) -> Result<Vec<PushChallenge>, CountersignError> {
+        // privacyIDEA's pushes carry the token serial: a hint to poll that token.
+        if !data.contains_key("op")
+            && let Some(serial) = data.get("serial")
+        {
+            let client = self.privacyidea()?;
+            let found = self
+                .vault
+                .pipush_accounts()?
+                .into_iter()
+                .find(|(_, s)| &s.serial == serial);
+            let Some((summary, _)) = found else {
+                return Err(CountersignError::InvalidInput {
+                    detail: "the push is for a token not on this device".into(),
+                    field: Some("serial".into()),
+                });
+            };
+            return Ok(client
+                .poll(summary.id)
+                .await?
+                .into_iter()
+                .map(Into::into)
+                .collect());
+        }
         let pairs: Vec<(String, String)> = data.into_iter().collect();
         Ok(self
             .openpush()?
@@ -365,11 +425,17 @@ impl AuthenticatorClient {
         challenge_id: String,
         decision: Decision,
     ) -> Result<Outcome, CountersignError> {
-        Ok(self
-            .openpush()?
-            .answer(account_id, &challenge_id, &decision.into())
-            .await?
-            .into())
+        let decision = decision.into();
+        let outcome = if self.is_privacyidea(account_id)? {
+            self.privacyidea()?
+                .answer(account_id, &challenge_id, &decision)
+                .await?
+        } else {
+            self.openpush()?
+                .answer(account_id, &challenge_id, &decision)
+                .await?
+        };
+        Ok(outcome.into())
     }
 
     /// Registers a new push token for an account (or provider `none` to poll).
@@ -378,6 +444,13 @@ impl AuthenticatorClient {
         account_id: i64,
         push: PushTarget,
     ) -> Result<(), CountersignError> {
+        if self.is_privacyidea(account_id)? {
+            let token = (push.provider != "none").then_some(push.token.as_str());
+            return Ok(self
+                .privacyidea()?
+                .update_push_token(account_id, token)
+                .await?);
+        }
         Ok(self
             .openpush()?
             .update_push_token(
@@ -390,8 +463,13 @@ impl AuthenticatorClient {
             .await?)
     }
 
-    /// Unenrols a push account at its server and removes it from the vault.
+    /// Unenrols a push account at its server and removes it from the vault. A privacyIDEA
+    /// token is removed here only: privacyIDEA has no device-side unenrolment, so the
+    /// administrator or the self-service page deletes it at the server.
     pub async fn unenroll(&self, account_id: i64) -> Result<(), CountersignError> {
+        if self.is_privacyidea(account_id)? {
+            return Ok(self.privacyidea()?.remove(account_id)?);
+        }
         Ok(self.openpush()?.unenroll(account_id).await?)
     }
 }
@@ -427,6 +505,14 @@ impl AuthenticatorClient {
 /// Errors in what the user typed or scanned (before any network traffic) are input errors;
 /// the same kinds of error in a server's answer are security failures (see `From<PushError>`).
 fn input_error(e: ProtocolError) -> CountersignError {
+    link_error(e.into())
+}
+
+/// [`input_error`] for errors already wrapped as [`PushError`].
+pub(crate) fn link_error(e: PushError) -> CountersignError {
+    let PushError::Protocol(e) = e else {
+        return e.into();
+    };
     match e {
         ProtocolError::UrlNotAllowed(_) => PushError::from(e).into(),
         other => CountersignError::InvalidInput {
