@@ -7,6 +7,12 @@ cd "$(dirname "$0")/.."
 echo "== Rust: unit, property, integration and CLI tests (whole workspace)"
 cargo test --workspace --locked
 
+echo "== privacyIDEA 3.14 on loopback (installed from PyPI into a venv by tests/privacyidea/setup.sh): Rust e2e tests, then the protocol smoke test"
+bash tests/privacyidea/start.sh
+trap 'bash tests/privacyidea/stop.sh' EXIT
+cargo test --locked -p countersign-harness --test e2e_privacyidea -- --ignored
+bash tests/privacyidea/smoke.sh
+
 echo "== OS key stores: Secret Service (gnome-keyring on a private D-Bus) and the kernel keyring"
 cargo build -q -p countersign-harness
 bash tests/keystores/run.sh

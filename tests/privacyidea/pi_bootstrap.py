@@ -36,6 +36,11 @@ USERS = [
     ("alice", "alice-password", 1001, "Alice Tester", "alice@countersign.test"),
     ("bob", "bob-password", 1002, "Bob Tester", "bob@countersign.test"),
     ("carol", "carol-password", 1003, "Carol Tester", "carol@countersign.test"),
+    # One user per Rust e2e test that changes per-user policies or tampers with traffic, so
+    # the tests can run in parallel (tests/harness/tests/e2e_privacyidea.rs).
+    ("dave", "dave-password", 1004, "Dave Tester", "dave@countersign.test"),
+    ("erin", "erin-password", 1005, "Erin Tester", "erin@countersign.test"),
+    ("frank", "frank-password", 1006, "Frank Tester", "frank@countersign.test"),
 ]
 
 

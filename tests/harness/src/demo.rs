@@ -31,8 +31,8 @@ pub enum Step {
     },
     /// What the browser shows.
     Browser(String),
-    /// A request as the phone shows it.
-    Phone(PushChallenge),
+    /// A request as the phone shows it (boxed: much larger than the other steps).
+    Phone(Box<PushChallenge>),
 }
 
 const USER: &str = "alice";
@@ -125,7 +125,7 @@ async fn flow(
     let number = admin.verify_now(&e.id).await?;
     report(Step::Browser(format!("Type {number} in the app")));
     let c = one_pending(phone).await?;
-    report(Step::Phone(c.clone()));
+    report(Step::Phone(Box::new(c.clone())));
     let out = phone
         .answer_challenge(
             c.account_id,
@@ -196,7 +196,7 @@ async fn flow(
             s.number
         )));
         let c = one_pending(phone).await?;
-        report(Step::Phone(c.clone()));
+        report(Step::Phone(Box::new(c.clone())));
         let d = match decision {
             "approve" => Decision::Approve {
                 number: Some(s.number.clone()),

@@ -137,11 +137,16 @@ pub fn activate(g: &Global, a: &ActivateArgs) -> Result<()> {
         }
         (None, None, Some(uri), None) => {
             let uri = crate::oath::read_uri(uri)?;
-            if uri.to_ascii_lowercase().starts_with("openpush:") {
+            let lower = uri.trim_start().to_ascii_lowercase();
+            if lower.starts_with("openpush:") {
                 rt.block_on(c.activate_from_payload(uri, dev, poll_only()))?
+            } else if lower.starts_with("otpauth://pipush/") || lower.starts_with("pia://pipush/") {
+                return enroll_privacyidea(&c, &rt, uri, a.json);
             } else {
                 return Err(CountersignError::Unsupported {
-                    detail: "only openpush:// activation payloads are supported so far".into(),
+                    detail: "not an activation payload (openpush://, otpauth://pipush/ or \
+                             pia://pipush/); OATH links go to `countersign add --uri`"
+                        .into(),
                 }
                 .into());
             }
@@ -156,12 +161,20 @@ pub fn activate(g: &Global, a: &ActivateArgs) -> Result<()> {
                     matches!(
                         s.kind,
                         countersign_ffi::PayloadKind::OpenpushActivation { .. }
+                            | countersign_ffi::PayloadKind::PrivacyideaPush { .. }
                     )
                 })
                 .ok_or_else(|| CountersignError::InvalidInput {
-                    detail: "no Countersign activation QR code in the image".into(),
+                    detail: "no activation QR code (Countersign or privacyIDEA) in the image"
+                        .into(),
                     field: None,
                 })?;
+            if matches!(
+                payload.kind,
+                countersign_ffi::PayloadKind::PrivacyideaPush { .. }
+            ) {
+                return enroll_privacyidea(&c, &rt, payload.text, a.json);
+            }
             rt.block_on(c.activate_from_payload(payload.text, dev, poll_only()))?
         }
         _ => bail!("pass --code and --url, or --uri, or --qr"),
@@ -187,6 +200,59 @@ pub fn activate(g: &Global, a: &ActivateArgs) -> Result<()> {
     Ok(())
 }
 
+/// Prints enrolment stages on stderr (the RSA key takes a moment).
+struct StderrProgress;
+
+impl countersign_ffi::EnrollmentProgress for StderrProgress {
+    fn on_stage(&self, stage: countersign_ffi::EnrollmentStage) {
+        use countersign_ffi::EnrollmentStage as S;
+        eprintln!(
+            "{}",
+            match stage {
+                S::GeneratingKey => "making the device key (RSA-4096)…",
+                S::Registering => "registering with the server…",
+                S::Done => "registered",
+            }
+        );
+    }
+}
+
+fn enroll_privacyidea(
+    c: &AuthenticatorClient,
+    rt: &tokio::runtime::Runtime,
+    link: String,
+    json: bool,
+) -> Result<()> {
+    let info = c.privacyidea_link(link.clone())?;
+    if info.server_disables_tls_check {
+        eprintln!(
+            "note: the server asks not to check its TLS certificate (sslverify=0); Countersign \
+             checks it anyway (add a self-hosted CA with --ca)"
+        );
+    }
+    let e = rt.block_on(c.enroll_privacyidea(link, None, None, Some(Arc::new(StderrProgress))))?;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "account_id": e.account_id,
+                "protocol": "privacyidea",
+                "host": e.host,
+                "issuer": e.issuer,
+                "label": e.label,
+                "serial": e.serial,
+                "state": "active",
+            })
+        );
+    } else {
+        println!(
+            "enrolled privacyIDEA token {} as account {} at {} ({}); sign-in requests appear in `countersign push list`",
+            e.serial, e.account_id, e.host, e.label
+        );
+    }
+    Ok(())
+}
+
 fn challenge_json(c: &PushChallenge) -> serde_json::Value {
     serde_json::json!({
         "id": c.challenge_id,
@@ -194,6 +260,7 @@ fn challenge_json(c: &PushChallenge) -> serde_json::Value {
         "protocol": c.protocol,
         "kind": match c.kind { ChallengeKind::Signin => "signin", ChallengeKind::Activation => "activation" },
         "app": c.app,
+        "message": c.message,
         "ip": c.ip,
         "location": c.location,
         "client": c.client,
@@ -226,8 +293,15 @@ fn print_challenges(list: &[PushChallenge], json: bool) -> Result<()> {
             c.client.as_deref().unwrap_or("unknown client"),
             c.number_length
                 .map(|n| format!("  [type the {n}-digit number]"))
+                .or_else(|| (!c.options.is_empty()).then(|| format!(
+                    "  [pick the option the login page shows: {}]",
+                    c.options.join(", ")
+                )))
                 .unwrap_or_default()
         );
+        if let Some(m) = &c.message {
+            println!("    {m}");
+        }
     }
     Ok(())
 }
@@ -286,6 +360,12 @@ fn answer_cmd(
     let outcome = rt.block_on(c.answer_challenge(account, id.to_string(), decision))?;
     match outcome {
         Outcome::Approved => println!("approved"),
+        Outcome::ApprovedWithCode { code, message } => println!(
+            "approved; {}: {code}",
+            message
+                .as_deref()
+                .unwrap_or("enter this code on the sign-in page")
+        ),
         Outcome::Denied { reason: Some(r) } if r == "wrong_number" => {
             println!("denied: the number did not match, so the sign-in was refused")
         }
