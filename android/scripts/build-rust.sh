@@ -39,6 +39,9 @@ run() { echo "+ $*"; "$@"; }
 
 release_flag=()
 [ "$profile" = release ] && release_flag=(--release)
+# Phone builds leave out the desktop OS key stores (bindings/Cargo.toml: default feature
+# desktop-keyring); the host build the bindings come from uses the same features.
+features=(--no-default-features)
 
 if [ "$libs" = 1 ]; then
     ndk_args=()
@@ -46,12 +49,12 @@ if [ "$libs" = 1 ]; then
     rm -rf "$out/jniLibs"
     # -p countersign-ffi only: a workspace build would merge uniffi's `cli` feature into the library.
     run "$cargo" ndk "${ndk_args[@]}" --platform "${ANDROID_MIN_SDK:-30}" -o "$out/jniLibs" \
-        build -p countersign-ffi "${release_flag[@]}"
+        build -p countersign-ffi "${features[@]}" "${release_flag[@]}"
 fi
 
 # The bindings come from the host build of the same crate (same uniffi metadata; a stripped
 # Android library may not have it), with the Android keys laid over bindings/uniffi.toml.
-run "$cargo" build -q -p countersign-ffi "${release_flag[@]}"
+run "$cargo" build -q -p countersign-ffi "${features[@]}" "${release_flag[@]}"
 target_dir=${CARGO_TARGET_DIR:-}
 if [ -z "$target_dir" ]; then
     target_dir=$("$cargo" metadata --no-deps --format-version 1 | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
