@@ -96,7 +96,9 @@ cp_base="$jna:$klib/kotlin-test.jar:$klib/kotlinx-coroutines-core-jvm.jar"
 compile() {  # compile NAME CLASSPATH SOURCES...
     local name=$1 cp=$2; shift 2
     local key
-    key=$( { echo "$kotlin_version $cp"; cat "$@" "$jna"; } | sha256sum | cut -c1-16)
+    # The key covers the sources, the compiler version and every jar on the classpath (so new
+    # bindings recompile the logic against them).
+    key=$( { echo "$kotlin_version $cp"; cat "$@"; tr ':' '\n' <<<"$cp" | xargs cat; } | sha256sum | cut -c1-16)
     if [ -f "$work/$name.jar" ] && [ "$(cat "$work/$name.key" 2>/dev/null)" = "$key" ]; then
         echo "kotlinc: $name sources unchanged, reusing $work/$name.jar"
         return 0

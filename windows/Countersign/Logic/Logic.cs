@@ -332,9 +332,14 @@ internal sealed class ChallengeViewModel(PushChallenge challenge, IAuthenticator
                         ? "The number did not match, so the sign-in was denied. Sign in again if it was you."
                         : "Denied.";
                     break;
-                default:
+                case Outcome.Fraud:
                     Phase = ChallengePhase.Reported;
                     Message = "Denied and reported. Your administrator has been told; change your password.";
+                    break;
+                default:
+                    // An outcome added to the core after this shell was written: the answer went through.
+                    Phase = ChallengePhase.Closed;
+                    Message = "Your answer was recorded.";
                     break;
             }
         }

@@ -270,16 +270,18 @@ fun errorMessagesForEveryVariant() {
     assertTrue("blocked" in userMessage(CountersignException.ServerRejected("x", "user_blocked", false)).text)
 }
 
-fun challengeScreenStateMachine() {
+/**
+ * The sign-in screen's state machine on a real, verified challenge from the reference server
+ * (called from the end-to-end check while that sign-in is pending), with the fields under test
+ * set through `copy` and the model's own FixedClock for expiry. Nothing here may send an answer.
+ */
+fun challengeScreenStateMachine(real: PushChallenge, client: CountingClient) {
     val clock = FixedClock(1_800_000_000)
-    val key = newAesKey()
-    AuthenticatorClient.open(newVaultPath(), GcmKeyWrapper("jvm-aes-gcm", { key }), clock).use { real ->
-        val client = CountingClient(real)
-        val challenge = PushChallenge(
-            accountId = 1, protocol = "openpush", challengeId = "c-1", kind = ChallengeKind.SIGNIN,
+    run {
+        val sent = client.answers.get()
+        val challenge = real.copy(
             app = "Payroll", ip = "203.0.113.7", location = "Lyon, FR", client = "Firefox on Linux",
-            time = 1_799_999_990u, expiresAt = 1_800_000_060u, numberLength = 3u, options = emptyList(),
-            displayCode = null, fraudReport = true,
+            time = 1_799_999_990u, expiresAt = 1_800_000_060u, numberLength = 3u, fraudReport = true,
         )
         val model = ChallengeModel(challenge, client, clock, ZoneId.of("UTC"))
         var s = model.state.value
@@ -312,7 +314,7 @@ fun challengeScreenStateMachine() {
         assertTrue(model.requestApproval())
         runBlocking { model.onUserVerification(UserVerification.Unavailable("no screen lock")) }
         assertEquals(ChallengePhase.REVIEW, model.state.value.phase)
-        assertEquals(0, client.answers.get(), "an answer was sent without user verification")
+        assertEquals(sent, client.answers.get(), "an answer was sent without user verification")
 
         // Fraud needs a confirmation; cancel goes back.
         model.requestFraudReport()
@@ -338,13 +340,15 @@ fun challengeScreenStateMachine() {
         assertEquals(ChallengePhase.EXPIRED, s.phase)
         assertFalse(model.requestApproval())
         runBlocking { model.deny() }
-        assertEquals(0, client.answers.get())
+        assertEquals(sent, client.answers.get())
+
+        assertEquals(sent, client.answers.get(), "the state machine sent an answer")
 
         // An answer the core cannot send (unknown account) ends as a message, not a crash.
         clock.now.set(1_800_000_000)
-        val unknown = ChallengeModel(challenge, client, clock)
+        val unknown = ChallengeModel(challenge.copy(accountId = 4242), client, clock)
         runBlocking { unknown.deny() }
-        assertTrue(unknown.state.value.phase == ChallengePhase.FAILED || unknown.state.value.phase == ChallengePhase.CLOSED)
+        assertEquals(ChallengePhase.FAILED, unknown.state.value.phase)
         assertNotNull(unknown.state.value.message)
     }
 }
@@ -428,7 +432,10 @@ fun pushSignInEndToEnd(serverBinary: String) = ReferenceServer.start(serverBinar
         data = server.lastWakeup().second
         var note = runBlocking { push.onMessage(data) }.single()
         assertTrue("Payroll" in note.text)
-        var model = ChallengeModel(runBlocking { challengeFor(push, note.challengeId) }, client, WallClock)
+        val first = runBlocking { challengeFor(push, note.challengeId) }
+        challengeScreenStateMachine(first, client)
+        assertEquals("pending", jsonString(server.get("/admin/signins/$signinId"), "state"))
+        var model = ChallengeModel(first, client, WallClock)
         with(model.state.value.context) {
             assertEquals(listOf("Payroll", "203.0.113.7", "Lyon, FR"), listOf(app, ip, location))
             assertEquals(3, numberLength)
@@ -443,17 +450,10 @@ fun pushSignInEndToEnd(serverBinary: String) = ReferenceServer.start(serverBinar
         runBlocking { model.onUserVerification(UserVerification.Verified) }
         assertEquals(ChallengePhase.APPROVED, model.state.value.phase, model.state.value.message)
         assertEquals("approved", jsonString(server.get("/admin/signins/$signinId"), "state"))
-        val answered = model.state.value.context
 
         // The same request again (a second tap on an old notification): closed, nothing changes.
         assertFailsWith<CountersignException.ChallengeClosed> { runBlocking { client.handlePush(data) } }
-        val again = ChallengeModel(
-            PushChallenge(
-                answered.accountId, "openpush", answered.challengeId, ChallengeKind.SIGNIN, "Payroll",
-                null, null, null, 0u, answered.expiresAt, 3u, emptyList(), null, true,
-            ),
-            client, WallClock,
-        )
+        val again = ChallengeModel(first, client, WallClock)
         runBlocking { again.deny() }
         assertTrue(again.state.value.phase == ChallengePhase.CLOSED || again.state.value.phase == ChallengePhase.FAILED, "${again.state.value.phase}")
         assertEquals("approved", jsonString(server.get("/admin/signins/$signinId"), "state"))
@@ -510,7 +510,9 @@ fun pushSignInEndToEnd(serverBinary: String) = ReferenceServer.start(serverBinar
         assertEquals(ChallengePhase.REPORTED, model.state.value.phase, model.state.value.message)
         assertEquals("fraud", jsonString(server.get("/admin/signins/$signinId"), "state"))
         assertEquals(true, jsonBool(server.get("/admin/users/alice"), "fraud_blocked"))
-        assertEquals(6, client.answers.get()) // activation + approve + closed retry + wrong + deny + fraud
+        // activation + approve + closed retry + wrong + deny + fraud, and the state machine's one
+        // answer for an unknown account (refused by the core before any request)
+        assertEquals(7, client.answers.get())
     }
 }
 
@@ -524,9 +526,8 @@ fun main() {
         "lock settings and the locked list" to ::lockSettingsAndLockedList,
         "key wrapping (GcmKeyWrapper) with the vault" to ::keyWrappingWithTheVault,
         "error messages for every CountersignException variant" to ::errorMessagesForEveryVariant,
-        "challenge screen state machine" to ::challengeScreenStateMachine,
         "camera frame copy (row stride)" to ::cameraFrameCopy,
-        "push sign-in end to end (reference server)" to {
+        "push sign-in end to end, with the challenge screen state machine (reference server)" to {
             require(!server.isNullOrEmpty() && File(server).canExecute()) {
                 "-Dcountersign.server=<countersign-server binary> is required"
             }

@@ -264,6 +264,9 @@ class ChallengeModel(
                         message = "Denied and reported. Your administrator has been told; change your password.",
                     )
                 }
+                // An outcome added to the core after this shell was written: the answer went
+                // through, so say so without guessing what it means.
+                else -> { s -> s.copy(phase = ChallengePhase.CLOSED, message = "Your answer was recorded.") }
             }
         } catch (e: CountersignException.ChallengeClosed) {
             { s -> s.copy(phase = ChallengePhase.CLOSED, message = userMessage(e).text) }
