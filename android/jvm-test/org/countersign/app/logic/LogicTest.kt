@@ -195,6 +195,32 @@ fun lockSettingsAndLockedList() {
     }
 }
 
+/** A failing foreign callback (here the Clock, which has no error type) is a message, not a crash. */
+fun failingClockIsAMessage() {
+    var fail = false
+    val clock = object : org.countersign.core.Clock {
+        override fun nowUnixSeconds(): ULong {
+            if (fail) throw IllegalStateException("no time source")
+            return 59u
+        }
+    }
+    val key = newAesKey()
+    AuthenticatorClient.open(newVaultPath(), GcmKeyWrapper("jvm-aes-gcm", { key }), clock).use { client ->
+        client.addAccountFromUri(TOTP_URI)
+        val model = AccountListModel(client, clock)
+        model.refresh()
+        assertEquals("94287082", timed(model.state.value.rows[0]).code.reveal())
+        fail = true
+        model.refresh()
+        assertEquals(NextStep.CONTACT_SUPPORT, model.state.value.message?.next)
+        fail = false
+        model.dismissMessage()
+        model.refresh()
+        assertNull(model.state.value.message)
+        assertEquals("94287082", timed(model.state.value.rows[0]).code.reveal())
+    }
+}
+
 fun keyWrappingWithTheVault() {
     val key = newAesKey()
     val store = GcmKeyWrapper("jvm-aes-gcm", { key })
@@ -267,6 +293,8 @@ fun errorMessagesForEveryVariant() {
         assertFalse("detail=" in u.text, "raw exception text shown for ${e::class.simpleName}")
     }
     assertFalse("4711" in userMessage(CountersignException.Internal("stack detail 4711")).text)
+    // uniffi's own unexpected error (e.g. a failing foreign callback without an error type).
+    assertEquals(NextStep.CONTACT_SUPPORT, userMessage(org.countersign.core.InternalException("x")).next)
     assertTrue("blocked" in userMessage(CountersignException.ServerRejected("x", "user_blocked", false)).text)
 }
 
@@ -524,6 +552,7 @@ fun main() {
         "code formatting and countdown" to ::codeFormattingAndCountdown,
         "list shows the core's codes and countdown" to ::listShowsTheCoresCodesAndCountdown,
         "lock settings and the locked list" to ::lockSettingsAndLockedList,
+        "a failing Clock callback is a message, not a crash" to ::failingClockIsAMessage,
         "key wrapping (GcmKeyWrapper) with the vault" to ::keyWrappingWithTheVault,
         "error messages for every CountersignException variant" to ::errorMessagesForEveryVariant,
         "camera frame copy (row stride)" to ::cameraFrameCopy,

@@ -11,6 +11,7 @@ import org.countersign.core.AuthenticatorClientInterface
 import org.countersign.core.Clock
 import org.countersign.core.CodeState
 import org.countersign.core.CountersignException
+import org.countersign.core.InternalException
 
 /** What one row shows on the right-hand side. */
 sealed interface CodeDisplay {
@@ -80,6 +81,9 @@ class AccountListModel(
         } catch (e: CountersignException.VaultLocked) {
             showLocked()
         } catch (e: CountersignException) {
+            mutableState.value = mutableState.value.copy(message = userMessage(e), loaded = true)
+        } catch (e: InternalException) {
+            // A bug across the FFI (uniffi's unexpected error): a message, not a crashed ticker.
             mutableState.value = mutableState.value.copy(message = userMessage(e), loaded = true)
         }
     }

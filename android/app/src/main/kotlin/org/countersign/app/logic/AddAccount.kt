@@ -8,6 +8,7 @@ import org.countersign.core.Activation
 import org.countersign.core.AddedAccount
 import org.countersign.core.AuthenticatorClientInterface
 import org.countersign.core.CountersignException
+import org.countersign.core.InternalException
 import org.countersign.core.DeviceDescription
 import org.countersign.core.PayloadKind
 import org.countersign.core.PushTarget
@@ -78,6 +79,8 @@ class AddAccountModel(
             return if (found.compareAndSet(false, true)) action else null
         } catch (e: CountersignException) {
             return null // a malformed frame is dropped; the next one will do
+        } catch (e: InternalException) {
+            return null
         } finally {
             busy.set(false)
         }

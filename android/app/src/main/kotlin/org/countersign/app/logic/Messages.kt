@@ -2,6 +2,7 @@
 package org.countersign.app.logic
 
 import org.countersign.core.CountersignException
+import org.countersign.core.InternalException
 
 /** What the user can do about a failure; decides which button the message gets. */
 enum class NextStep {
@@ -78,6 +79,9 @@ fun userMessage(error: Throwable): UserMessage = when (error) {
         NextStep.DISMISS,
     )
     is CountersignException.Internal -> UserMessage(
+        "Something went wrong inside Countersign. Please report it.", NextStep.CONTACT_SUPPORT,
+    )
+    is InternalException -> UserMessage(
         "Something went wrong inside Countersign. Please report it.", NextStep.CONTACT_SUPPORT,
     )
     else -> UserMessage("Something went wrong. Please try again.", NextStep.RETRY)
