@@ -119,8 +119,9 @@ internal sealed class AccountListViewModel(IAuthenticatorClient client, Clock cl
         {
             ShowLocked();
         }
-        catch (CountersignException e)
+        catch (Exception e)
         {
+            // Including uniffi's InternalException (a bug across the FFI): a message, not a crashed timer.
             Message = Messages.For(e);
         }
     }
