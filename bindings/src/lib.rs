@@ -11,6 +11,8 @@
 
 mod client;
 mod error;
+mod events;
+mod logging;
 mod oath;
 mod platform;
 mod privacyidea;
@@ -22,6 +24,8 @@ pub use client::{
     VaultReport,
 };
 pub use error::CountersignError;
+pub use events::{ChallengesListener, CodesListener, Subscription};
+pub use logging::{LogLevel, Logger, set_logger};
 pub use oath::{AccountInfo, CodeInfo, OtpType, code_for_uri, parse_account_uri};
 pub use platform::{Clock, DesktopKeyStore, DeviceSigner, KeyStore, KeyStoreError};
 pub use privacyidea::{
@@ -31,6 +35,6 @@ pub use push::{
     Activation, ChallengeKind, Decision, DeviceDescription, NetworkOptions, Outcome, PushChallenge,
     PushTarget,
 };
-pub use scan::{PayloadKind, ScannedPayload};
+pub use scan::{PayloadKind, ScannedPayload, decode_frame, decode_image};
 
 uniffi::setup_scaffolding!();

@@ -177,7 +177,7 @@ pub enum Outcome {
         /// The code to show.
         code: String,
         /// The server's instruction.
-        message: Option<String>,
+        instruction: Option<String>,
     },
     /// Denied; `reason` is `wrong_number` when the number did not match, or
     /// `fraud_report_unsupported` when a privacyIDEA server too old for reports got a plain
@@ -194,8 +194,8 @@ impl From<core_push::Outcome> for Outcome {
     fn from(o: core_push::Outcome) -> Self {
         match o {
             core_push::Outcome::Approved => Self::Approved,
-            core_push::Outcome::ApprovedWithCode { code, message } => {
-                Self::ApprovedWithCode { code, message }
+            core_push::Outcome::ApprovedWithCode { code, instruction } => {
+                Self::ApprovedWithCode { code, instruction }
             }
             core_push::Outcome::Denied { reason } => Self::Denied { reason },
             core_push::Outcome::Fraud => Self::Fraud,

@@ -122,6 +122,41 @@ fn classify(
         .collect()
 }
 
+/// Decodes every QR code in a camera frame's luma (Y) plane without a vault (an "add account"
+/// screen before the vault is open, or a QA tool). `allow_loopback` classifies activation
+/// payloads that point at loopback servers as usable (tests only); otherwise as in
+/// [`AuthenticatorClient::scan_frame`].
+#[uniffi::export]
+pub fn decode_frame(
+    width: u32,
+    height: u32,
+    row_stride: u32,
+    luma: Vec<u8>,
+    allow_loopback: bool,
+) -> Result<Vec<ScannedPayload>, CountersignError> {
+    let frame = LumaFrame::new(width, height, row_stride as usize, &luma)?;
+    let found = qr::decode_luma(&frame, &DecodeOptions::camera())?;
+    Ok(classify(found, policy(allow_loopback)))
+}
+
+/// Decodes every QR code in a PNG or JPEG without a vault; see [`decode_frame`].
+#[uniffi::export]
+pub fn decode_image(
+    image: Vec<u8>,
+    allow_loopback: bool,
+) -> Result<Vec<ScannedPayload>, CountersignError> {
+    let found = qr::decode_image(&image, &DecodeOptions::still_image())?;
+    Ok(classify(found, policy(allow_loopback)))
+}
+
+fn policy(allow_loopback: bool) -> countersign_core::openpush::UrlPolicy {
+    if allow_loopback {
+        countersign_core::openpush::UrlPolicy::AllowLoopback
+    } else {
+        countersign_core::openpush::UrlPolicy::Strict
+    }
+}
+
 #[uniffi::export]
 impl AuthenticatorClient {
     /// Decodes every QR code in a camera frame's luma (Y) plane: `width` × `height` pixels,

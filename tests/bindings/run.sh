@@ -105,8 +105,12 @@ if want python; then
             ok=0
         fi
     fi
+    # test_push_server.py runs the reference server as a subprocess.
+    if [ $ok = 1 ] && ! run cargo build -q -p countersign-server; then
+        ok=0
+    fi
     if [ $ok = 0 ]; then
-        failed=$((failed + 1)); record python "FAILED (venv / pip install)"
+        failed=$((failed + 1)); record python "FAILED (venv / pip install / server build)"
     else
         junit="$gen/pytest-junit.xml"
         rm -f "$junit"

@@ -109,7 +109,7 @@ pub enum Outcome {
         /// The code to show the user.
         code: String,
         /// The server's instruction ("Enter the code to log in"), sanitised.
-        message: Option<String>,
+        instruction: Option<String>,
     },
     /// Denied (by the user, or because the number did not match).
     Denied {

@@ -401,7 +401,7 @@ impl PrivacyideaClient {
             (Answer::Approve { .. }, _) => match text("display_code") {
                 Some(code) => Outcome::ApprovedWithCode {
                     code,
-                    message: text("message"),
+                    instruction: text("message"),
                 },
                 None => Outcome::Approved,
             },

@@ -101,7 +101,7 @@ impl Cli {
         match &self.command {
             Command::Code(a) => crate::oath::code(a),
             Command::Inspect(a) => crate::oath::inspect(a),
-            Command::Scan(a) => crate::oath::scan(a),
+            Command::Scan(a) => crate::oath::scan(g, a),
             Command::Add(a) => v::add(g, a),
             Command::List(a) => v::list(g, a),
             Command::Codes(a) => v::codes(g, a),

@@ -119,18 +119,12 @@ pub struct ScanArgs {
 
 /// `countersign scan`: every QR code in an image and what it is. Secret-bearing payloads are
 /// described, never printed.
-pub fn scan(a: &ScanArgs) -> Result<()> {
-    use countersign_ffi::{DesktopKeyStore, PayloadKind};
+pub fn scan(g: &crate::cli::Global, a: &ScanArgs) -> Result<()> {
+    use countersign_ffi::PayloadKind;
     let bytes =
         std::fs::read(&a.image).with_context(|| format!("reading {}", a.image.display()))?;
-    // Scanning needs no vault: a throw-away in-memory one gives access to the same API.
-    let dir = tempfile::tempdir()?;
-    let client = countersign_ffi::AuthenticatorClient::open_desktop(
-        dir.path().join("scan.db").display().to_string(),
-        DesktopKeyStore::Ephemeral,
-        None,
-    )?;
-    let found = client.scan_image(bytes)?;
+    // Scanning needs no vault.
+    let found = countersign_ffi::decode_image(bytes, g.allow_http_loopback)?;
     let rows: Vec<serde_json::Value> = found
         .iter()
         .map(|s| match &s.kind {

@@ -360,9 +360,9 @@ fn answer_cmd(
     let outcome = rt.block_on(c.answer_challenge(account, id.to_string(), decision))?;
     match outcome {
         Outcome::Approved => println!("approved"),
-        Outcome::ApprovedWithCode { code, message } => println!(
+        Outcome::ApprovedWithCode { code, instruction } => println!(
             "approved; {}: {code}",
-            message
+            instruction
                 .as_deref()
                 .unwrap_or("enter this code on the sign-in page")
         ),

@@ -479,10 +479,10 @@ async fn code_to_phone_shows_the_code_the_login_page_wants() {
         )
         .await
         .unwrap();
-    let Outcome::ApprovedWithCode { code, message } = out else {
+    let Outcome::ApprovedWithCode { code, instruction } = out else {
         panic!("{out:?}")
     };
-    assert!(message.is_some());
+    assert!(instruction.is_some());
     // The user types the code shown on the phone into the login page.
     let r = pi.check("erin", &code, Some(&tx)).await;
     assert_eq!(r["result"]["authentication"], "ACCEPT", "{r}");
