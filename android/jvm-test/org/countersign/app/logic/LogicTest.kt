@@ -355,6 +355,27 @@ fun challengeScreenStateMachine(real: PushChallenge, client: CountingClient) {
         noFraud.requestFraudReport()
         assertEquals(ChallengePhase.REVIEW, noFraud.state.value.phase)
 
+        // privacyIDEA-style requests: the server's text, a code to show, options to pick from.
+        val presence = ChallengeModel(
+            challenge.copy(numberLength = null, options = listOf("Yes", "No"), message = "Log in to VPN?", displayCode = "246810"),
+            client, clock,
+        )
+        with(presence.state.value) {
+            assertEquals("Log in to VPN?", context.serverMessage)
+            assertEquals("246810", context.displayCode?.reveal())
+            assertFalse("246810" in toString(), "the screen state prints the display code")
+            assertFalse(canApprove, "approve allowed before an option was picked")
+        }
+        assertFalse(presence.requestApproval())
+        assertTrue(presence.state.value.message!!.contains("Pick"))
+        presence.onOptionSelected("Maybe") // not offered
+        assertNull(presence.state.value.selectedOption)
+        presence.onOptionSelected("No")
+        assertTrue(presence.state.value.canApprove)
+        assertTrue(presence.requestApproval())
+        runBlocking { presence.onUserVerification(UserVerification.Cancelled) }
+        assertEquals(ChallengePhase.REVIEW, presence.state.value.phase)
+
         // No number asked: approve goes straight to verification.
         val plain = ChallengeModel(challenge.copy(numberLength = null), client, clock)
         assertTrue(plain.state.value.canApprove)

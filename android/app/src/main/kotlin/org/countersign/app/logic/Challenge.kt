@@ -23,6 +23,8 @@ data class ChallengeContext(
     val isActivation: Boolean,
     val title: String,
     val app: String,
+    /** The server's own question (privacyIDEA), shown as text. */
+    val serverMessage: String?,
     val ip: String,
     val location: String,
     val client: String?,
@@ -31,6 +33,10 @@ data class ChallengeContext(
     val expiresAt: ULong,
     /** Digits to type from the sign-in page, or null when no number is asked. */
     val numberLength: Int?,
+    /** Choices to pick from before approving (privacyIDEA presence), empty otherwise. */
+    val options: List<String>,
+    /** A code the request asks the app to show (privacyIDEA code-to-phone). */
+    val displayCode: SensitiveCode?,
     val fraudReportOffered: Boolean,
 ) {
     companion object {
@@ -45,6 +51,7 @@ data class ChallengeContext(
                     "Are you trying to sign in?"
                 },
                 app = c.app,
+                serverMessage = c.message,
                 ip = c.ip ?: "unknown",
                 location = c.location ?: "unknown location",
                 client = c.client,
@@ -52,6 +59,8 @@ data class ChallengeContext(
                     .withZone(zone).format(Instant.ofEpochSecond(c.time.toLong())),
                 expiresAt = c.expiresAt,
                 numberLength = c.numberLength?.toInt(),
+                options = c.options,
+                displayCode = c.displayCode?.let(::SensitiveCode),
                 fraudReportOffered = c.fraudReport,
             )
     }
@@ -93,13 +102,18 @@ data class ChallengeUiState(
     val phase: ChallengePhase = ChallengePhase.REVIEW,
     /** What the user typed; starts empty and is never filled in by the app. */
     val typedNumber: String = "",
+    /** The option the user picked (never pre-selected). */
+    val selectedOption: String? = null,
     val secondsLeft: Long = 0,
     /** A problem with the last action, or the result in words when final. */
     val message: String? = null,
+    /** A code the server handed back with the approval, to type on the sign-in page. */
+    val approvalCode: SensitiveCode? = null,
 ) {
     val canApprove: Boolean
         get() = phase == ChallengePhase.REVIEW &&
-            (context.numberLength == null || typedNumber.length == context.numberLength)
+            (context.numberLength == null || typedNumber.length == context.numberLength) &&
+            (context.options.isEmpty() || selectedOption != null)
 }
 
 /** The result of the biometric / device-credential prompt shown before an approval. */
@@ -145,6 +159,11 @@ class ChallengeModel(
         s.copy(typedNumber = text.filter { it in '0'..'9' }.take(max), message = null)
     }
 
+    /** Picks one of the offered options (privacyIDEA presence). */
+    fun onOptionSelected(option: String) = update { s ->
+        if (s.phase != ChallengePhase.REVIEW || option !in s.context.options) s else s.copy(selectedOption = option, message = null)
+    }
+
     /** Once a second: countdown, and expiry before the user answered. */
     fun tick() = update { s ->
         val secs = left(s.context.expiresAt)
@@ -170,6 +189,9 @@ class ChallengeModel(
                 s.context.numberLength != null && s.typedNumber.length != s.context.numberLength -> s.copy(
                     message = "Type the ${s.context.numberLength}-digit number shown on the sign-in page.",
                 )
+                s.context.options.isNotEmpty() && s.selectedOption == null -> s.copy(
+                    message = "Pick the answer shown on the sign-in page.",
+                )
                 else -> {
                     show = true
                     s.copy(phase = ChallengePhase.VERIFYING_USER, message = null)
@@ -182,6 +204,7 @@ class ChallengeModel(
     /** The user-verification prompt finished. Only a verified user in that phase approves. */
     suspend fun onUserVerification(result: UserVerification) {
         var number: String? = null
+        var option: String? = null
         var go = false
         update { s ->
             if (s.phase != ChallengePhase.VERIFYING_USER) return@update s
@@ -189,6 +212,7 @@ class ChallengeModel(
                 UserVerification.Verified -> {
                     go = true
                     number = s.typedNumber.takeIf { s.context.numberLength != null }
+                    option = s.selectedOption
                     s.copy(phase = ChallengePhase.SENDING)
                 }
                 UserVerification.Cancelled -> s.copy(
@@ -201,7 +225,7 @@ class ChallengeModel(
                 )
             }
         }
-        if (go) send(Decision.Approve(number, null))
+        if (go) send(Decision.Approve(number, option))
     }
 
     /** Deny: answered at once (denying is always safe). */
@@ -248,13 +272,22 @@ class ChallengeModel(
                         message = if (ctx.isActivation) "This device is now active." else "Approved. Return to ${ctx.app}.",
                     )
                 }
+                is Outcome.ApprovedWithCode -> { s ->
+                    s.copy(
+                        phase = ChallengePhase.APPROVED,
+                        approvalCode = SensitiveCode(outcome.code),
+                        message = outcome.instruction ?: "Approved. Type this code on the sign-in page.",
+                    )
+                }
                 is Outcome.Denied -> { s ->
                     s.copy(
                         phase = ChallengePhase.DENIED,
-                        message = if (outcome.reason == "wrong_number") {
-                            "The number did not match, so the sign-in was denied. Sign in again if it was you."
-                        } else {
-                            "Denied."
+                        message = when (outcome.reason) {
+                            "wrong_number" ->
+                                "The number did not match, so the sign-in was denied. Sign in again if it was you."
+                            "fraud_report_unsupported" ->
+                                "Denied. This server cannot take fraud reports: tell your administrator yourself."
+                            else -> "Denied."
                         },
                     )
                 }
@@ -264,9 +297,6 @@ class ChallengeModel(
                         message = "Denied and reported. Your administrator has been told; change your password.",
                     )
                 }
-                // An outcome added to the core after this shell was written: the answer went
-                // through, so say so without guessing what it means.
-                else -> { s -> s.copy(phase = ChallengePhase.CLOSED, message = "Your answer was recorded.") }
             }
         } catch (e: CountersignException.ChallengeClosed) {
             { s -> s.copy(phase = ChallengePhase.CLOSED, message = userMessage(e).text) }

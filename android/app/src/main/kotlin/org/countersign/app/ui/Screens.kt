@@ -26,6 +26,7 @@ import androidx.compose.material3.HorizontalDivider
 import androidx.compose.material3.MaterialTheme
 import androidx.compose.material3.OutlinedButton
 import androidx.compose.material3.OutlinedTextField
+import androidx.compose.material3.RadioButton
 import androidx.compose.material3.Switch
 import androidx.compose.material3.Text
 import androidx.compose.material3.TextButton
@@ -238,11 +239,14 @@ fun ChallengeScreen(model: ChallengeModel, onApprove: () -> Unit, onDeny: () -> 
     Column(Modifier.fillMaxSize().padding(24.dp), verticalArrangement = Arrangement.spacedBy(10.dp)) {
         Text(c.title, style = MaterialTheme.typography.headlineSmall)
         Text(c.app, style = MaterialTheme.typography.titleLarge)
+        c.serverMessage?.let { Text(it) }
+        c.displayCode?.let { Text(it.grouped, fontFamily = FontFamily.Monospace, fontSize = 28.sp) }
         Text("From ${c.location} (${c.ip})")
         c.client?.let { Text(it) }
         Text(c.time)
         if (!s.phase.isFinal) Text("${s.secondsLeft} s left", style = MaterialTheme.typography.labelMedium)
         s.message?.let { Text(it, color = if (s.phase.isFinal) MaterialTheme.colorScheme.onSurface else MaterialTheme.colorScheme.error) }
+        s.approvalCode?.let { Text(it.grouped, fontFamily = FontFamily.Monospace, fontSize = 32.sp) }
         if (s.phase.isFinal) {
             Button(onClick = onClose) { Text("Close") }
             return@Column
@@ -255,6 +259,16 @@ fun ChallengeScreen(model: ChallengeModel, onApprove: () -> Unit, onDeny: () -> 
                 keyboardOptions = KeyboardOptions(keyboardType = KeyboardType.Number),
                 enabled = s.phase == ChallengePhase.REVIEW,
             )
+        }
+        c.options.forEach { option ->
+            Row(
+                Modifier.fillMaxWidth().clickable(enabled = s.phase == ChallengePhase.REVIEW) { model.onOptionSelected(option) }
+                    .padding(vertical = 6.dp),
+                verticalAlignment = Alignment.CenterVertically,
+            ) {
+                RadioButton(selected = s.selectedOption == option, onClick = { model.onOptionSelected(option) })
+                Text(option)
+            }
         }
         Spacer(Modifier.height(8.dp))
         Button(onClick = onApprove, enabled = s.canApprove, modifier = Modifier.fillMaxWidth()) { Text("Approve") }
