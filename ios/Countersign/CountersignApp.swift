@@ -127,7 +127,7 @@ final class AppModel: ObservableObject {
         pushTarget = target
         guard let client else { return }
         await withVault {
-            for a in try client.listAccounts() where a.kind == .pushOpenpush {
+            for a in try client.listAccounts() where a.kind != .oath {
                 try? await client.updatePushToken(accountId: a.id, push: target)
             }
         }

@@ -66,7 +66,7 @@ public partial class MainWindow : Window
     private async Task SyncPushTokenAsync()
     {
         if (client is null || client.IsLocked()) return;
-        foreach (var a in client.ListAccounts().Where(a => a.Kind == AccountKind.PushOpenpush))
+        foreach (var a in client.ListAccounts().Where(a => a.Kind != AccountKind.Oath))
         {
             try
             {

@@ -39,7 +39,7 @@ class PushCoordinator(private val client: AuthenticatorClientInterface) {
         val updated = mutableListOf<Long>()
         val failed = mutableMapOf<Long, UserMessage>()
         val accounts = try {
-            client.listAccounts().filter { it.kind == AccountKind.PUSH_OPENPUSH }
+            client.listAccounts().filter { it.kind != AccountKind.OATH } // openpush and privacyIDEA
         } catch (e: CountersignException) {
             return TokenSyncReport(emptyList(), mapOf(-1L to userMessage(e)))
         }
