@@ -162,7 +162,7 @@ enum ScanAction: CustomStringConvertible {
             case let .openpushActivation(host): return .activate(host: host, payload: p.text)
             case let .googleMigration(accounts, _, _):
                 return .explain("This is a Google Authenticator export (\(accounts) accounts). Import is not available yet.")
-            case .privacyideaPush: return .explain("privacyIDEA push tokens are not supported yet.")
+            case .privacyideaPush: return .explain("Adding privacyIDEA push tokens is not in this version of the app yet.")
             case .microsoftActivation: return .explain("This code only works with Microsoft Authenticator.")
             case let .unknown(reason, _): return .explain("Not an authenticator code: \(reason)")
             }

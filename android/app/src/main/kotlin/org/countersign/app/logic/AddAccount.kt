@@ -131,7 +131,7 @@ class AddAccountModel(
             "This is a Google Authenticator export (${k.accounts} accounts). Import is not available yet.",
         )
         is PayloadKind.PrivacyideaPush -> ScanAction.Explain(
-            "privacyIDEA push tokens are not supported yet. Ask for a TOTP token instead.",
+            "Adding privacyIDEA push tokens is not in this version of the app yet. Ask for a TOTP token instead.",
         )
         PayloadKind.MicrosoftActivation -> ScanAction.Explain(
             "This code only works with Microsoft Authenticator.",
