@@ -463,6 +463,18 @@ impl AuthenticatorClient {
             .await?)
     }
 
+    /// Replaces an openpush account's device key (§11.2): a new key (in the platform signer
+    /// when the old one was there) is registered with a statement signed by both keys. A lost
+    /// confirmation is settled by the next request. privacyIDEA has no key rotation.
+    pub async fn rotate_device_key(&self, account_id: i64) -> Result<(), CountersignError> {
+        if self.is_privacyidea(account_id)? {
+            return Err(CountersignError::Unsupported {
+                detail: "privacyIDEA tokens cannot rotate their key; re-enrol instead".into(),
+            });
+        }
+        Ok(self.openpush()?.rotate_device_key(account_id).await?)
+    }
+
     /// Unenrols a push account at its server and removes it from the vault. A privacyIDEA
     /// token is removed here only: privacyIDEA has no device-side unenrolment, so the
     /// administrator or the self-service page deletes it at the server.

@@ -11,6 +11,7 @@ pub mod code;
 pub mod encoding;
 pub mod envelope;
 pub mod messages;
+pub mod rotation;
 pub mod seed;
 pub mod verify;
 

@@ -14,6 +14,10 @@ use crate::openpush::messages::{
     ChallengeFetch, ChallengeList, DeviceInfo, Echo, ErrorBody, KeyRef, PushRegistration,
     TimePayload,
 };
+use crate::openpush::rotation::{
+    DeviceRotation, ServerKeyInfo, device_kid, device_rotation_input, follow_chain,
+    unverified_payload,
+};
 use crate::openpush::seed::{self, OATH_DIGITS, OATH_PERIOD};
 use crate::openpush::verify::{
     AccountState, activation_proof_input, answer_input, challenge_hash, check_challenge,
@@ -122,6 +126,8 @@ struct Session {
     base: BaseUrl,
     key: ServerKey,
     signer: DeviceKey,
+    /// A rotated-to key the server may already hold (§11.2).
+    pending: Option<DeviceKey>,
 }
 
 impl Session {
@@ -180,6 +186,195 @@ impl OpenpushClient {
         (self.clock)()
     }
 
+    /// The device key stored as (software PKCS#8 | platform alias) + public key.
+    fn device_key(
+        &self,
+        pkcs8: Option<&Zeroizing<String>>,
+        alias: Option<&String>,
+        public: &str,
+    ) -> Result<Option<DeviceKey>, PushError> {
+        Ok(match (pkcs8, alias, &self.device_signer) {
+            (Some(pkcs8), _, _) => Some(DeviceKey::Software(Es256Signer::from_pkcs8(
+                SecretBytes::new(unb64(pkcs8, "device key")?),
+            )?)),
+            (None, Some(alias), Some(platform)) => Some(DeviceKey::Platform {
+                signer: platform.clone(),
+                alias: alias.clone(),
+                public: unb64(public, "device key")?,
+            }),
+            (None, Some(_), None) => {
+                return Err(PushError::Internal(
+                    "this account's key is held by the platform signer, which is not set".into(),
+                ));
+            }
+            (None, None, _) => None,
+        })
+    }
+
+    /// A new device key of the same kind as `like` (platform-held if the current one is and a
+    /// signer is set, else software).
+    fn new_device_key(&self, like: &DeviceKey) -> Result<DeviceKey, PushError> {
+        match (like, &self.device_signer) {
+            (DeviceKey::Platform { .. }, Some(platform)) => {
+                let alias = format!("countersign-openpush-{}", random_id()?);
+                let public = platform.create_key(&alias).map_err(|e| {
+                    PushError::Internal(format!("the device signer could not create a key: {e}"))
+                })?;
+                if public.len() != 65 || public.first() != Some(&4) {
+                    return Err(PushError::Internal(
+                        "the device signer returned a malformed public key".into(),
+                    ));
+                }
+                Ok(DeviceKey::Platform {
+                    signer: platform.clone(),
+                    alias,
+                    public,
+                })
+            }
+            _ => Ok(DeviceKey::Software(Es256Signer::generate()?)),
+        }
+    }
+
+    /// Makes the pending key the account's key (the server holds it now) and forgets the old
+    /// one (deleting it from the platform signer when it lived there).
+    fn commit_pending(&self, s: &mut Session) -> Result<(), PushError> {
+        let Some(new) = s.pending.take() else {
+            return Ok(());
+        };
+        self.vault.update_openpush(s.id, |x| {
+            x.device_key_pkcs8 = x.pending_device_key_pkcs8.take();
+            x.device_key_alias = x.pending_device_key_alias.take();
+            if let Some(p) = x.pending_device_public.take() {
+                x.device_public = p;
+            }
+        })?;
+        let old = std::mem::replace(&mut s.signer, new);
+        if let DeviceKey::Platform { signer, alias, .. } = &old
+            && signer.delete_key(alias).is_err()
+        {
+            tracing::warn!(
+                account = s.id,
+                "the device signer could not delete the old key"
+            );
+        }
+        s.secret = self.vault.openpush_account(s.id)?.1;
+        tracing::info!(account = s.id, "device key rotated");
+        Ok(())
+    }
+
+    /// Replaces the account's device key (§11.2): a new key is made and kept as pending, the
+    /// server is asked to switch with a statement signed by both keys, and the new key becomes
+    /// the account's key once the server confirms. If the confirmation is lost, the next
+    /// request finds out which key the server holds.
+    pub async fn rotate_device_key(&self, id: AccountId) -> Result<(), PushError> {
+        let mut s = self.session(id)?;
+        if s.secret.state != "active" {
+            return Err(PushError::InvalidInput(
+                "confirm the account (\"Verify Now\") before rotating its key".into(),
+            ));
+        }
+        // A pending key from an interrupted rotation is settled first.
+        if s.pending.is_some() {
+            self.list(id).await?;
+            s = self.session(id)?;
+        }
+        let new = self.new_device_key(&s.signer)?;
+        let new_public = new.public_key();
+        self.vault.update_openpush(id, |x| {
+            x.pending_device_public = Some(b64(&new_public));
+            match &new {
+                DeviceKey::Software(k) => {
+                    x.pending_device_key_pkcs8 = Some(Zeroizing::new(b64(k.pkcs8().expose())));
+                    x.pending_device_key_alias = None;
+                }
+                DeviceKey::Platform { alias, .. } => {
+                    x.pending_device_key_pkcs8 = None;
+                    x.pending_device_key_alias = Some(alias.clone());
+                }
+            }
+        })?;
+        let statement = DeviceRotation {
+            account_id: s.secret.account_id.clone(),
+            old_kid: device_kid(&s.signer.public_key()),
+            new_key: KeyRef {
+                alg: "ES256".into(),
+                public: b64(&new_public),
+            },
+            new_kid: device_kid(&new_public),
+            issued_at: s.corrected(self.now()),
+            nonce: random_id()?,
+        };
+        let bytes =
+            serde_json::to_vec(&statement).map_err(|e| PushError::Internal(e.to_string()))?;
+        let body = serde_json::json!({
+            "statement": b64(&bytes),
+            "old_sig": b64(&s.signer.sign(&device_rotation_input("old", &bytes))?),
+            "new_sig": b64(&new.sign(&device_rotation_input("new", &bytes))?),
+        });
+        s.pending = Some(new);
+        let body = serde_json::to_vec(&body).map_err(|e| PushError::Internal(e.to_string()))?;
+        let sent = self.now();
+        let (status, resp, nonce) = self
+            .signed(&mut s, Method::POST, "account/device-key", Some(body))
+            .await?;
+        let r: DeviceKeyRotated = self
+            .fresh(&mut s, status, &resp, "device-key-rotated", &nonce, sent)
+            .await?;
+        if r.new_kid != statement.new_kid {
+            return Err(ProtocolError::invalid("new_kid", "not the key we sent").into());
+        }
+        self.commit_pending(&mut s)
+    }
+
+    /// Follows the server's key rotations from the pinned key (§11.3) after a response came
+    /// signed by a key this account does not know. At most once per 10 minutes per account; a
+    /// chain that does not lead from the pin leaves the pin as it was.
+    async fn follow_server_key(&self, s: &mut Session) -> Result<(), PushError> {
+        let now = self.now();
+        if now.saturating_sub(s.secret.server_key_checked_at) < 600 {
+            return Err(ProtocolError::invalid("kid", "not the pinned server key").into());
+        }
+        self.vault
+            .update_openpush(s.id, |x| x.server_key_checked_at = now)?;
+        s.secret.server_key_checked_at = now;
+        let (status, body, nonce) = self
+            .signed(s, Method::GET, "account/server-key", None)
+            .await?;
+        if status != 200 {
+            return Err(server_error(status, &body));
+        }
+        let env: Envelope = parse(&body, "server-key")?;
+        let claimed: ServerKeyInfo = parse(&unverified_payload(&env)?, "server-key")?;
+        let current =
+            follow_chain(&s.key, &claimed.chain, &claimed.current_kid).inspect_err(|_| {
+                tracing::warn!(
+                    account = s.id,
+                    "security: server key chain refused; re-enrol"
+                );
+            })?;
+        if claimed.current_key.alg != "Ed25519" || claimed.current_key.public != current.to_b64() {
+            return Err(ProtocolError::invalid("current_key", "not the chain's end").into());
+        }
+        let info: ServerKeyInfo = parse(&env.verify("server-key", &current)?, "server-key")?;
+        if info.request_nonce != nonce {
+            return Err(ProtocolError::NotFresh.into());
+        }
+        if info.account_id != s.secret.account_id {
+            return Err(ProtocolError::WrongAccount.into());
+        }
+        let pin = current.to_b64();
+        self.vault
+            .update_openpush(s.id, |x| x.server_key = pin.clone())?;
+        s.secret.server_key = pin;
+        tracing::warn!(
+            account = s.id,
+            kid = %current.kid(),
+            "server key rotated: pin moved along the verified chain"
+        );
+        s.key = current;
+        Ok(())
+    }
+
     fn session(&self, id: AccountId) -> Result<Session, PushError> {
         let (_, secret) = self.vault.openpush_account(id)?;
         let policy = if secret.allow_loopback {
@@ -195,27 +390,20 @@ impl OpenpushClient {
         }
         let base = BaseUrl::parse(&secret.base_url, policy)?;
         let key = ServerKey::from_b64(&secret.server_key)?;
-        let signer = match (
-            &secret.device_key_pkcs8,
-            &secret.device_key_alias,
-            &self.device_signer,
-        ) {
-            (Some(pkcs8), _, _) => DeviceKey::Software(Es256Signer::from_pkcs8(SecretBytes::new(
-                unb64(pkcs8, "device key")?,
-            ))?),
-            (None, Some(alias), Some(platform)) => DeviceKey::Platform {
-                signer: platform.clone(),
-                alias: alias.clone(),
-                public: unb64(&secret.device_public, "device key")?,
-            },
-            (None, Some(_), None) => {
-                return Err(PushError::Internal(
-                    "this account's key is held by the platform signer, which is not set".into(),
-                ));
-            }
-            (None, None, _) => {
-                return Err(PushError::Internal("the account has no device key".into()));
-            }
+        let signer = self
+            .device_key(
+                secret.device_key_pkcs8.as_ref(),
+                secret.device_key_alias.as_ref(),
+                &secret.device_public,
+            )?
+            .ok_or_else(|| PushError::Internal("the account has no device key".into()))?;
+        let pending = match &secret.pending_device_public {
+            Some(public) => self.device_key(
+                secret.pending_device_key_pkcs8.as_ref(),
+                secret.pending_device_key_alias.as_ref(),
+                public,
+            )?,
+            None => None,
         };
         Ok(Session {
             id,
@@ -223,6 +411,7 @@ impl OpenpushClient {
             base,
             key,
             signer,
+            pending,
         })
     }
 
@@ -354,6 +543,10 @@ impl OpenpushClient {
             confirm_by: r.confirm_by,
             clock_offset: offset,
             push_provider: request.push.provider.clone(),
+            pending_device_key_pkcs8: None,
+            pending_device_public: None,
+            pending_device_key_alias: None,
+            server_key_checked_at: 0,
         };
         let id = self.vault.add_openpush(&issuer, &label, &secret, local)?;
         tracing::info!(
@@ -411,6 +604,25 @@ impl OpenpushClient {
                 self.sync_time(s).await?;
                 continue;
             }
+            // §11.2: a rotation whose confirmation was lost. The server holds the pending key
+            // if it refuses the old one; retry once with it and keep it if that works.
+            if resp.status == 401
+                && is_code(&resp.body, "unauthorized")
+                && let Some(new) = s.pending.take()
+            {
+                // No pending key during the retry, so it cannot recurse again.
+                let old = std::mem::replace(&mut s.signer, new);
+                let retried = Box::pin(self.signed(s, method.clone(), path, body.clone())).await;
+                let ok = matches!(&retried, Ok((status, body, _))
+                    if !(*status == 401 && is_code(body, "unauthorized")));
+                // Back as stored; then commit if the server took the new key.
+                let new = std::mem::replace(&mut s.signer, old);
+                s.pending = Some(new);
+                if ok {
+                    self.commit_pending(s)?;
+                }
+                return retried;
+            }
             return Ok((resp.status, resp.body, nonce));
         }
         Err(PushError::Internal("retry loop ended".into()))
@@ -443,8 +655,10 @@ impl OpenpushClient {
         Ok(())
     }
 
-    /// Verifies a fresh envelope of type `typ` (§10.1 steps 3–9) and returns its payload.
-    fn fresh<T: serde::de::DeserializeOwned + Fresh>(
+    /// Verifies a fresh envelope of type `typ` (§10.1 steps 3–9) and returns its payload. A
+    /// response signed by a key id this account has not pinned makes the client follow the
+    /// server's rotation chain first (§11.3).
+    async fn fresh<T: serde::de::DeserializeOwned + Fresh>(
         &self,
         s: &mut Session,
         status: u16,
@@ -457,6 +671,9 @@ impl OpenpushClient {
             return Err(server_error(status, body));
         }
         let env: Envelope = parse(body, typ)?;
+        if env.kid != s.key.kid() {
+            self.follow_server_key(s).await?;
+        }
         let payload: T = parse(&env.verify(typ, &s.key)?, typ)?;
         if payload.nonce() != nonce {
             return Err(ProtocolError::NotFresh.into());
@@ -541,8 +758,9 @@ impl OpenpushClient {
         let mut s = self.session(id)?;
         let sent = self.now();
         let (status, body, nonce) = self.signed(&mut s, Method::GET, "challenges", None).await?;
-        let list: ChallengeList =
-            self.fresh(&mut s, status, &body, "challenge-list", &nonce, sent)?;
+        let list: ChallengeList = self
+            .fresh(&mut s, status, &body, "challenge-list", &nonce, sent)
+            .await?;
         if list.challenges.len() > 16 {
             return Err(ProtocolError::invalid("challenges", "more than 16").into());
         }
@@ -579,7 +797,9 @@ impl OpenpushClient {
         let sent = self.now();
         let path = format!("challenges/{challenge_id}");
         let (status, body, nonce) = self.signed(s, Method::GET, &path, None).await?;
-        let f: ChallengeFetch = self.fresh(s, status, &body, "challenge-fetch", &nonce, sent)?;
+        let f: ChallengeFetch = self
+            .fresh(s, status, &body, "challenge-fetch", &nonce, sent)
+            .await?;
         let (c, hash) = self
             .accept_challenge(s, &f.challenge)?
             .ok_or_else(|| PushError::ChallengeClosed("already answered on this device".into()))?;
@@ -699,8 +919,9 @@ impl OpenpushClient {
         let sent = self.now();
         let path = format!("challenges/{}/answer", c.challenge_id);
         let (status, resp, nonce) = self.signed(&mut s, Method::POST, &path, Some(body)).await?;
-        let result: Result<AnswerReceipt, PushError> =
-            self.fresh(&mut s, status, &resp, "answer-receipt", &nonce, sent);
+        let result: Result<AnswerReceipt, PushError> = self
+            .fresh(&mut s, status, &resp, "answer-receipt", &nonce, sent)
+            .await;
         if matches!(result, Ok(_) | Err(PushError::ChallengeClosed(_))) {
             let _ = self.vault.mark_answered(id, &c.challenge_id, name);
         }
@@ -744,7 +965,9 @@ impl OpenpushClient {
         let (status, resp, nonce) = self
             .signed(&mut s, Method::PUT, "account/push-token", Some(body))
             .await?;
-        let _: Echo = self.fresh(&mut s, status, &resp, "push-token-updated", &nonce, sent)?;
+        let _: Echo = self
+            .fresh(&mut s, status, &resp, "push-token-updated", &nonce, sent)
+            .await?;
         self.vault
             .update_openpush(id, |x| x.push_provider = push.provider.clone())?;
         Ok(())
@@ -755,7 +978,9 @@ impl OpenpushClient {
         let mut s = self.session(id)?;
         let sent = self.now();
         let (status, resp, nonce) = self.signed(&mut s, Method::DELETE, "account", None).await?;
-        let _: Echo = self.fresh(&mut s, status, &resp, "unenrolled", &nonce, sent)?;
+        let _: Echo = self
+            .fresh(&mut s, status, &resp, "unenrolled", &nonce, sent)
+            .await?;
         self.vault.delete(id)?;
         if let DeviceKey::Platform { signer, alias, .. } = &s.signer {
             // Best effort: the account is gone either way; a leftover key signs nothing useful.
@@ -796,4 +1021,19 @@ macro_rules! fresh {
         }
     )*};
 }
-fresh!(ChallengeList, ChallengeFetch, AnswerReceipt, Echo);
+fresh!(
+    ChallengeList,
+    ChallengeFetch,
+    AnswerReceipt,
+    Echo,
+    DeviceKeyRotated
+);
+
+/// `device-key-rotated` (§11.2).
+#[derive(serde::Deserialize)]
+struct DeviceKeyRotated {
+    account_id: String,
+    new_kid: String,
+    request_nonce: String,
+    server_time: u64,
+}

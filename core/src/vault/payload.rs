@@ -382,6 +382,19 @@ pub struct OpenpushSecret {
     pub clock_offset: i64,
     /// Push provider registered (`none` for poll-only).
     pub push_provider: String,
+    /// A new device key sent for rotation (§11.2) but not yet confirmed by the server: kept
+    /// until the server's answer (or a later request) shows which key it holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_device_key_pkcs8: Option<Zeroizing<String>>,
+    /// The pending key's public half (base64url SEC1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_device_public: Option<String>,
+    /// The pending key's platform alias, when the platform holds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_device_key_alias: Option<String>,
+    /// When the server's key chain was last fetched (§11.3: at most every 10 minutes).
+    #[serde(default)]
+    pub server_key_checked_at: u64,
 }
 
 /// Everything secret or integrity-critical about a privacyIDEA push token.

@@ -64,6 +64,11 @@ pub enum PushCommand {
         /// Challenge id.
         id: String,
     },
+    /// Replace an openpush account's device key (signed by the old and the new key).
+    RotateKey {
+        /// Vault account id (from `list`).
+        account: i64,
+    },
     /// Handle a received push payload (a JSON object of strings, as FCM delivers it).
     Handle {
         /// File with the payload.
@@ -335,6 +340,11 @@ pub fn push(g: &Global, cmd: &PushCommand) -> Result<()> {
                 option: answer.clone(),
             },
         ),
+        PushCommand::RotateKey { account } => {
+            rt.block_on(c.rotate_device_key(*account))?;
+            println!("device key of account {account} rotated");
+            Ok(())
+        }
         PushCommand::Deny { id } => answer_cmd(&c, &rt, id, Decision::Deny),
         PushCommand::ReportFraud { id } => answer_cmd(&c, &rt, id, Decision::ReportFraud),
     }

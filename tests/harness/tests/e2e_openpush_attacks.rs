@@ -418,3 +418,202 @@ async fn push_payload_urls_are_never_followed() {
     );
     let _ = w.dir.path();
 }
+
+/// The server's own signing key, read from its data directory: the tests below play a server
+/// that signs something it should not (mixing accounts), which only its key can do.
+fn server_signer(w: &World) -> Ed25519Signer {
+    let text = std::fs::read_to_string(w.dir.path().join("srv").join("server-key")).unwrap();
+    Ed25519Signer::from_seed(&countersign_core::crypto::SecretBytes::new(
+        unb64(text.trim(), "seed").unwrap(),
+    ))
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_correctly_signed_challenge_for_another_account_is_refused() {
+    let w = World::new().await;
+    let alice = w.activate("mix-alice").await;
+    let _bob = w.activate("mix-bob").await;
+    // A sign-in for bob; the "server" then lists bob's challenge, validly signed, in alice's
+    // list (re-signing the list for alice's request), as a buggy or malicious server could.
+    w.signin("mix-bob").await;
+    let bob_challenges: Arc<Mutex<Option<Value>>> = Arc::default();
+    assert_eq!(w.phone.list_accounts().unwrap()[0].id, alice);
+    let signer = server_signer(&w);
+    let store = bob_challenges.clone();
+    let listed: Arc<Mutex<u32>> = Arc::default();
+    let count = listed.clone();
+    w.tamper(move |path, body| {
+        if !path.ends_with("/challenges") {
+            return body;
+        }
+        let env: Envelope = serde_json::from_slice(&body).unwrap();
+        let mut payload: Value =
+            serde_json::from_slice(&unb64(&env.payload, "p").unwrap()).unwrap();
+        let mut n = count.lock().unwrap();
+        *n += 1;
+        match *n {
+            // Round one, in list order: alice's list (empty) passes; bob's is captured.
+            1 => body,
+            2 => {
+                *store.lock().unwrap() = Some(payload["challenges"].clone());
+                body
+            }
+            // Round two: alice's list (her request, her nonce) carries bob's challenge, and
+            // the list is signed with the real server key.
+            _ => {
+                payload["challenges"] = store.lock().unwrap().clone().unwrap();
+                let bytes = serde_json::to_vec(&payload).unwrap();
+                serde_json::to_vec(&Envelope::sign(&signer, "challenge-list", &bytes)).unwrap()
+            }
+        }
+    });
+    // First round: honest lists (alice empty, bob one challenge).
+    let first = w.phone.pending_challenges().await.unwrap();
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_ne!(first[0].account_id, alice);
+    // Second round: alice's list now holds bob's challenge, signed by the real server key.
+    security(w.phone.pending_challenges().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_key_rotation_then_sign_in_and_a_lost_confirmation_is_recovered() {
+    let w = World::new().await;
+    let account = w.activate("rot-dev").await;
+    // Rotation confirmed: the next sign-in is answered with the new key (the server now
+    // refuses the old one, so a client still using it would fail here).
+    w.phone.rotate_device_key(account).await.unwrap();
+    let s = w.signin("rot-dev").await;
+    let c = w.phone.pending_challenges().await.unwrap().pop().unwrap();
+    w.phone
+        .answer_challenge(
+            account,
+            c.challenge_id,
+            Decision::Approve {
+                number: Some(s.number),
+                option: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(w.admin.signin_state(&s.id).await.unwrap(), "approved");
+
+    // The server switches keys but its confirmation never arrives intact.
+    w.tamper(|path, body| {
+        if path.ends_with("/account/device-key") {
+            b"<html>gateway error</html>".to_vec()
+        } else {
+            body
+        }
+    });
+    assert!(w.phone.rotate_device_key(account).await.is_err());
+    w.honest();
+    // The next request, signed with the old key, is refused by the server; the client retries
+    // with the pending key, which works, and keeps it from then on.
+    let s = w.signin("rot-dev").await;
+    let c = w.phone.pending_challenges().await.unwrap().pop().unwrap();
+    w.phone
+        .answer_challenge(
+            account,
+            c.challenge_id,
+            Decision::Approve {
+                number: Some(s.number),
+                option: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(w.admin.signin_state(&s.id).await.unwrap(), "approved");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_key_rotation_is_followed_along_the_signed_chain() {
+    let w = World::new().await;
+    let account = w.activate("rot-srv").await;
+    let s = w.signin("rot-srv").await;
+    let (status, r) = w
+        .admin
+        .call(reqwest::Method::POST, "/admin/server-key/rotate", None)
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{r}");
+    // The pending challenge was re-signed with the new key; the client follows the chain
+    // from its pin, then lists and answers as before.
+    let c = w.phone.pending_challenges().await.unwrap().pop().unwrap();
+    w.phone
+        .answer_challenge(
+            account,
+            c.challenge_id,
+            Decision::Approve {
+                number: Some(s.number),
+                option: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(w.admin.signin_state(&s.id).await.unwrap(), "approved");
+    // A second rotation within 10 minutes: the chain is not fetched again so soon, and the
+    // unknown key is refused rather than trusted.
+    w.admin
+        .call(reqwest::Method::POST, "/admin/server-key/rotate", None)
+        .await
+        .unwrap();
+    w.signin("rot-srv").await;
+    security(w.phone.pending_challenges().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_key_chain_is_refused_and_the_pin_stays() {
+    let w = World::new().await;
+    let account = w.activate("rot-evil").await;
+    let s = w.signin("rot-evil").await;
+    // An attacker re-signs responses with its own key and serves a "rotation" from the pinned
+    // key to its key, signed by itself.
+    let evil = Ed25519Signer::generate().unwrap().0;
+    let pinned_kid =
+        countersign_core::openpush::ServerKey::from_bytes(&server_signer(&w).public_key())
+            .unwrap()
+            .kid();
+    let evil_key = countersign_core::openpush::ServerKey::from_bytes(&evil.public_key()).unwrap();
+    w.tamper(move |path, body| {
+        let Ok(env) = serde_json::from_slice::<Envelope>(&body) else {
+            return body;
+        };
+        let mut payload: Value =
+            serde_json::from_slice(&unb64(&env.payload, "p").unwrap()).unwrap();
+        if path.ends_with("/account/server-key") {
+            let statement = serde_json::json!({
+                "old_kid": pinned_kid, "new_key": {"alg": "Ed25519", "pub": evil_key.to_b64()},
+                "new_kid": evil_key.kid(), "rotated_at": 1
+            });
+            let mut link = Envelope::sign(
+                &evil,
+                "server-key-rotation",
+                &serde_json::to_vec(&statement).unwrap(),
+            );
+            link.kid = pinned_kid.clone(); // claims to be signed by the pinned key
+            payload["chain"] = serde_json::json!([link]);
+            payload["current_kid"] = evil_key.kid().into();
+            payload["current_key"] =
+                serde_json::json!({"alg": "Ed25519", "pub": evil_key.to_b64()});
+        }
+        let bytes = serde_json::to_vec(&payload).unwrap();
+        serde_json::to_vec(&Envelope::sign(&evil, &env.typ, &bytes)).unwrap()
+    });
+    security(w.phone.pending_challenges().await);
+    // Honest again: the pin was not moved, so the real server's answers still verify.
+    w.honest();
+    let c = w.phone.pending_challenges().await.unwrap().pop().unwrap();
+    w.phone
+        .answer_challenge(
+            account,
+            c.challenge_id,
+            Decision::Approve {
+                number: Some(s.number),
+                option: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(w.admin.signin_state(&s.id).await.unwrap(), "approved");
+}
