@@ -32,8 +32,8 @@ pub use privacyidea::{
     EnrollmentProgress, EnrollmentStage, PrivacyideaEnrollment, PrivacyideaLink,
 };
 pub use push::{
-    Activation, ChallengeKind, Decision, DeviceDescription, NetworkOptions, Outcome, PushChallenge,
-    PushTarget,
+    Activation, ChallengeKind, Decision, DeviceDescription, NetworkOptions, Outcome,
+    PushAccountStatus, PushChallenge, PushTarget,
 };
 pub use scan::{PayloadKind, ScannedPayload, decode_frame, decode_image};
 

@@ -43,6 +43,20 @@ pub struct PushTarget {
     pub token: String,
 }
 
+/// Where a push account stands.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PushAccountStatus {
+    /// `openpush` or `privacyidea`.
+    pub protocol: String,
+    /// Confirmed and answering sign-ins (false while an openpush activation waits for
+    /// "Verify Now").
+    pub active: bool,
+    /// The server's host.
+    pub host: String,
+    /// Deadline (server time) for the confirmation, while pending.
+    pub confirm_by: Option<u64>,
+}
+
 /// A finished activation, waiting for "Verify Now".
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct Activation {
@@ -323,6 +337,49 @@ impl AuthenticatorClient {
         }
         let p = ActivationPayload::from_qr(&payload, self.url_policy()).map_err(input_error)?;
         Ok(p.base_url.host().to_string())
+    }
+
+    /// The host a typed activation code + URL point at, checked offline (the code's checksum
+    /// catches typos), for the confirmation prompt before any network request.
+    pub fn activation_host_for_code(
+        &self,
+        code: String,
+        url: String,
+    ) -> Result<String, CountersignError> {
+        let p = ActivationPayload::typed(&code, &url, self.url_policy()).map_err(input_error)?;
+        Ok(p.base_url.host().to_string())
+    }
+
+    /// Where a push account stands: its protocol, whether it still waits for the "Verify
+    /// Now" confirmation, and its server's host.
+    pub fn push_account_status(
+        &self,
+        account_id: i64,
+    ) -> Result<PushAccountStatus, CountersignError> {
+        if self.is_privacyidea(account_id)? {
+            let (_, s) = self.vault.pipush_account(account_id)?;
+            let host = url::Url::parse(&s.url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+                .unwrap_or_default();
+            return Ok(PushAccountStatus {
+                protocol: "privacyidea".into(),
+                active: true,
+                host,
+                confirm_by: None,
+            });
+        }
+        let (_, s) = self.vault.openpush_account(account_id)?;
+        let active = s.state == "active";
+        let host = countersign_core::openpush::BaseUrl::parse(&s.base_url, self.url_policy())
+            .map(|b| b.host().to_string())
+            .unwrap_or_default();
+        Ok(PushAccountStatus {
+            protocol: "openpush".into(),
+            active,
+            host,
+            confirm_by: (!active).then_some(s.confirm_by),
+        })
     }
 
     /// Activates from a scanned or pasted `openpush://activate?…` payload, or enrols a

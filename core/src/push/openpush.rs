@@ -843,8 +843,13 @@ impl OpenpushClient {
         match cid {
             Some(cid) => {
                 let mut s = self.session(summary.id)?;
-                let (c, _) = self.fetch(&mut s, cid).await?;
-                Ok(vec![Self::to_display(summary.id, &c)])
+                match self.fetch(&mut s, cid).await {
+                    Ok((c, _)) => Ok(vec![Self::to_display(summary.id, &c)]),
+                    // A late or repeated push for a request already answered (here or on the
+                    // server): nothing to show.
+                    Err(PushError::ChallengeClosed(_)) => Ok(Vec::new()),
+                    Err(e) => Err(e),
+                }
             }
             None => self.list(summary.id).await,
         }

@@ -87,11 +87,15 @@ async def activate_and_confirm(server: Server, phone, user: str, typed: bool) ->
     server.admin("POST", "/admin/users", {"user": user})
     e = server.admin("POST", "/admin/enrollments", {"user": user})
     assert phone.activation_host(e["qr_payload"]) == "127.0.0.1"
+    assert phone.activation_host_for_code(e["code"], e["url"]) == "127.0.0.1"
     if typed:
         act = await phone.activate_with_code(e["code"], e["url"], DEVICE, POLL)
     else:
         act = await phone.activate_from_payload(e["qr_payload"], DEVICE, POLL)
     assert server.admin("GET", f"/admin/enrollments/{e['enrollment_id']}")["status"] != "waiting"
+    status = phone.push_account_status(act.account_id)
+    assert (status.protocol, status.active, status.host) == ("openpush", False, "127.0.0.1")
+    assert status.confirm_by == act.confirm_by
     number = server.admin("POST", f"/admin/enrollments/{e['enrollment_id']}/verify")["number"]
     [c] = await phone.pending_challenges()
     assert c.kind == cs.ChallengeKind.ACTIVATION
@@ -99,6 +103,7 @@ async def activate_and_confirm(server: Server, phone, user: str, typed: bool) ->
         act.account_id, c.challenge_id, cs.Decision.APPROVE(number=number, option=None))
     assert out == cs.Outcome.APPROVED()
     assert server.admin("GET", f"/admin/enrollments/{e['enrollment_id']}")["status"] == "active"
+    assert phone.push_account_status(act.account_id).active is True
     return act.account_id
 
 

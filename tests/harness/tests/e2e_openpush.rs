@@ -439,9 +439,15 @@ async fn push_token_update_and_unenrol() {
         .iter()
         .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
         .collect();
-    let got = phone.handle_push(push).await.unwrap();
+    let got = phone.handle_push(push.clone()).await.unwrap();
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].app, "Payroll");
+    // Once answered, a repeated or late delivery of the same push shows nothing.
+    phone
+        .answer_challenge(account, got[0].challenge_id.clone(), Decision::Deny)
+        .await
+        .unwrap();
+    assert!(phone.handle_push(push).await.unwrap().is_empty());
 
     // Unenrol: gone from the server and from the vault.
     phone.unenroll(account).await.unwrap();
