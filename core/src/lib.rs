@@ -12,6 +12,7 @@
 //! - [`qr`]: QR codes from camera frames (luma planes with a row stride) and image files.
 //! - [`payload`]: classifies a scanned or pasted payload and says where it goes.
 //! - [`openpush`]: the pure parts of the openpush/1 push protocol (docs/protocol.md).
+//! - [`transfer`]: import (Google, Aegis, 2FAS, URI lists), export and encrypted backup.
 //!
 //! Errors are one rich [`Error`] type; bindings map it onto the few cases a shell acts on.
 
@@ -23,6 +24,7 @@ pub mod payload;
 pub mod platform;
 pub mod push;
 pub mod qr;
+pub mod transfer;
 pub mod uri;
 pub mod vault;
 
