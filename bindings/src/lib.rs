@@ -15,6 +15,7 @@ mod oath;
 mod platform;
 mod push;
 mod scan;
+mod transfer;
 
 pub use client::{
     AccountCode, AccountEntry, AccountKind, AddedAccount, AuthenticatorClient, CodeState, HotpCode,
@@ -28,5 +29,10 @@ pub use push::{
     PushTarget,
 };
 pub use scan::{PayloadKind, ScannedPayload};
+pub use transfer::{
+    DuplicateAccountEntry, EncryptedBackup, ExportFormat, FailedImportEntry, ImportFormat,
+    ImportReport, ImportedAccountEntry, MissingTransferCodes, PlaintextExport, SavedBackup,
+    SkippedAccount,
+};
 
 uniffi::setup_scaffolding!();
