@@ -185,8 +185,19 @@ fn scrypt_params(slot: &Slot) -> Result<(u8, u32, u32), TransferError> {
     Ok((log_n, r32, p32))
 }
 
-/// Unwraps the master key with the first password slot the password opens.
-fn master_key(slots: &[Slot], password: &[u8]) -> Result<SecretBytes, TransferError> {
+/// A password slot checked and decoded, ready for its KDF run.
+struct PreparedSlot {
+    log_n: u8,
+    r: u32,
+    p: u32,
+    salt: Vec<u8>,
+    nonce: Vec<u8>,
+    wrapped: Vec<u8>,
+}
+
+/// Checks and decodes every password slot before any KDF runs: a hostile later slot must
+/// not cost a KDF run, and a malformed file is reported as such even without a password.
+fn prepare_slots(slots: &[Slot]) -> Result<Vec<PreparedSlot>, TransferError> {
     let password_slots: Vec<&Slot> = slots.iter().filter(|s| s.kind == 1).collect();
     if password_slots.is_empty() {
         return Err(TransferError::Unsupported(
@@ -201,7 +212,6 @@ fn master_key(slots: &[Slot], password: &[u8]) -> Result<SecretBytes, TransferEr
             password_slots.len()
         )));
     }
-    // Check every slot before running any KDF: a hostile later slot must not cost a KDF run.
     let mut prepared = Vec::new();
     for slot in password_slots {
         let (log_n, r, p) = scrypt_params(slot)?;
@@ -216,11 +226,23 @@ fn master_key(slots: &[Slot], password: &[u8]) -> Result<SecretBytes, TransferEr
         let mut wrapped = hex("key", slot.key.as_deref().unwrap_or(""), Some(32))?;
         wrapped.extend_from_slice(&hex("key_params.tag", &key_params.tag, Some(16))?);
         let nonce = hex("key_params.nonce", &key_params.nonce, Some(12))?;
-        prepared.push((log_n, r, p, salt, nonce, wrapped));
+        prepared.push(PreparedSlot {
+            log_n,
+            r,
+            p,
+            salt,
+            nonce,
+            wrapped,
+        });
     }
-    for (log_n, r, p, salt, nonce, wrapped) in prepared {
-        let slot_key = scrypt32(password, &salt, log_n, r, p)?;
-        if let Some(master) = aes256gcm_open(slot_key.expose(), &nonce, &[], &wrapped)
+    Ok(prepared)
+}
+
+/// Unwraps the master key with the first password slot the password opens.
+fn master_key(slots: &[PreparedSlot], password: &[u8]) -> Result<SecretBytes, TransferError> {
+    for s in slots {
+        let slot_key = scrypt32(password, &s.salt, s.log_n, s.r, s.p)?;
+        if let Some(master) = aes256gcm_open(slot_key.expose(), &s.nonce, &[], &s.wrapped)
             && master.len() == 32
         {
             return Ok(master);
@@ -245,8 +267,7 @@ pub fn parse(data: &[u8], password: Option<&[u8]>) -> Result<Parsed, TransferErr
         let file: PlainFile = from_json(data, FORMAT)?;
         return read_db(file.db);
     }
-    let password = password.ok_or(TransferError::PasswordRequired)?;
-    let slots = outer.header.slots.unwrap_or_default();
+    let slots = prepare_slots(&outer.header.slots.unwrap_or_default())?;
     let params = outer
         .header
         .params
@@ -258,6 +279,7 @@ pub fn parse(data: &[u8], password: Option<&[u8]>) -> Result<Parsed, TransferErr
         .decode(file.db.trim().as_bytes())
         .map_err(|_| malformed("`db` is not base64"))?;
     ciphertext.extend_from_slice(&tag);
+    let password = password.ok_or(TransferError::PasswordRequired)?;
     let master = master_key(&slots, password)?;
     let plain =
         aes256gcm_open(master.expose(), &nonce, &[], &ciphertext).ok_or(TransferError::Tampered)?;

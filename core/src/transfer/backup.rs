@@ -253,7 +253,12 @@ pub fn open(data: &[u8], password: &[u8]) -> Result<Parsed, TransferError> {
     let (aad, ciphertext) = data.split_at(header.header_len);
     let plain = aes256gcm_open(key.expose(), &header.nonce, aad, ciphertext)
         .ok_or(TransferError::WrongPassword)?;
-    let content: Content = from_json(plain.expose(), FORMAT)?;
+    read_content(plain.expose())
+}
+
+/// Reads a backup's decrypted content (the JSON inside the ciphertext).
+pub fn read_content(plain: &[u8]) -> Result<Parsed, TransferError> {
+    let content: Content = from_json(plain, FORMAT)?;
     if content.format != CONTENT_FORMAT {
         return Err(malformed("the content is not a Countersign backup"));
     }

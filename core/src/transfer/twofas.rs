@@ -169,7 +169,6 @@ pub fn parse(data: &[u8], password: Option<&[u8]>) -> Result<Parsed, TransferErr
         .collect();
     let services: Vec<Service> = match outer.services_encrypted.as_deref().map(str::trim) {
         Some(enc) if !enc.is_empty() => {
-            let password = password.ok_or(TransferError::PasswordRequired)?;
             let sealed = split_sealed("servicesEncrypted", enc)?;
             let reference = outer
                 .reference
@@ -178,6 +177,7 @@ pub fn parse(data: &[u8], password: Option<&[u8]>) -> Result<Parsed, TransferErr
                 .filter(|r| !r.is_empty())
                 .map(|r| split_sealed("reference", r))
                 .transpose()?;
+            let password = password.ok_or(TransferError::PasswordRequired)?;
             let key = key_for(password, &sealed.salt)?;
             if let Some(r) = reference {
                 let ref_key;
