@@ -141,10 +141,17 @@ pub fn seal(
             })
             .collect(),
     };
-    let plain = Zeroizing::new(
-        serde_json::to_vec(&content)
-            .map_err(|_| TransferError::Crypto(crate::Error::Crypto("serialising a backup")))?,
-    );
+    // Sized generously up front, so the buffer never reallocates and leaves an unwiped partial
+    // copy behind (URIs are ASCII and need no JSON escaping; group names may, at worst 6×).
+    let estimate = content
+        .accounts
+        .iter()
+        .map(|a| a.uri.len() + a.groups.iter().map(|g| 6 * g.len() + 4).sum::<usize>() + 32)
+        .sum::<usize>()
+        + 256;
+    let mut plain = Zeroizing::new(Vec::with_capacity(estimate));
+    serde_json::to_writer(&mut *plain, &content)
+        .map_err(|_| TransferError::Crypto(crate::Error::Crypto("serialising a backup")))?;
     let salt = random_bytes(SALT_LEN)?;
     let nonce_bytes = random_bytes(GCM_NONCE_LEN)?;
     let mut nonce = [0u8; GCM_NONCE_LEN];

@@ -346,7 +346,11 @@ fn parameters_of(a: &OtpAccount) -> OtpParameters {
 fn link_of(payload: &MigrationPayload) -> Zeroizing<String> {
     let bytes = Zeroizing::new(payload.encode_to_vec());
     let b64 = Zeroizing::new(BASE64.encode(&bytes));
-    let mut out = Zeroizing::new(String::from("otpauth-migration://offline?data="));
+    const PREFIX: &str = "otpauth-migration://offline?data=";
+    // Sized for the worst case (every character escaped), so the string never reallocates and
+    // leaves an unwiped copy behind.
+    let mut out = Zeroizing::new(String::with_capacity(PREFIX.len() + 3 * b64.len()));
+    out.push_str(PREFIX);
     for part in url::form_urlencoded::byte_serialize(b64.as_bytes()) {
         out.push_str(part);
     }

@@ -114,9 +114,12 @@ pub fn parse(text: &str) -> Result<Parsed, TransferError> {
 /// The accounts as `otpauth://` URIs, one a line, in list order. The text holds every secret
 /// in the clear.
 pub fn export(accounts: &[ExportAccount]) -> Zeroizing<String> {
-    let mut out = Zeroizing::new(String::new());
-    for e in accounts {
-        out.push_str(&e.account.to_uri());
+    let uris: Vec<Zeroizing<String>> = accounts.iter().map(|e| e.account.to_uri()).collect();
+    // Sized once, so no reallocation leaves a partial copy behind unwiped.
+    let total = uris.iter().map(|u| u.len() + 1).sum();
+    let mut out = Zeroizing::new(String::with_capacity(total));
+    for uri in &uris {
+        out.push_str(uri);
         out.push('\n');
     }
     out
