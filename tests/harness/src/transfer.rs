@@ -58,7 +58,10 @@ pub enum ExportChoice {
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// The file: an export, a URI list, transfer links, a backup, or a PNG/JPEG of QR codes.
-    file: PathBuf,
+    /// Several files (pictures of the codes of one Google export, link lists) are read as one,
+    /// so a batch split over several pictures is matched up.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
     /// Its format.
     #[arg(long, value_enum, default_value = "auto")]
     format: ImportChoice,
@@ -247,10 +250,42 @@ fn print_skipped(s: &[SkippedAccount]) {
 
 /// `countersign import`.
 pub fn import(g: &Global, a: &ImportArgs) -> Result<()> {
-    let data = std::fs::read(&a.file).with_context(|| format!("reading {}", a.file.display()))?;
+    let read = |f: &PathBuf| std::fs::read(f).with_context(|| format!("reading {}", f.display()));
     let password = a.password_file.as_deref().map(read_password).transpose()?;
     let client = open(g)?;
-    let report = client.import_accounts(data, a.format.into(), password)?;
+    let data = match a.files.as_slice() {
+        [one] => read(one)?,
+        several => {
+            // Pictures go through the scan path; text files are taken as lines. The result is
+            // one list of account and transfer links.
+            let mut text = Zeroizing::new(String::new());
+            for f in several {
+                let bytes = Zeroizing::new(read(f)?);
+                if bytes.starts_with(b"\x89PNG") || bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+                    for s in client.scan_image(bytes.to_vec())? {
+                        let payload = Zeroizing::new(s.text);
+                        text.push_str(payload.trim());
+                        text.push('\n');
+                    }
+                } else {
+                    let t = std::str::from_utf8(&bytes).map_err(|_| {
+                        CountersignError::InvalidInput {
+                            detail: format!(
+                                "{}: several files can only be link lists or pictures of QR codes",
+                                f.display()
+                            ),
+                            field: Some("file".into()),
+                        }
+                    })?;
+                    text.push_str(t);
+                    text.push('\n');
+                }
+            }
+            text.as_bytes().to_vec()
+        }
+    };
+    let data = Zeroizing::new(data);
+    let report = client.import_accounts(data.to_vec(), a.format.into(), password)?;
     print_report(&report, a.json)
 }
 

@@ -524,6 +524,22 @@ fn google_qr_export_and_import_of_the_pictures() {
     b.sort();
     assert_eq!(b, a_sorted);
 
+    // Both pictures in one call: the batch is complete, nothing is missing.
+    let r = e.ok_json(
+        "c.db",
+        &[
+            "import",
+            codes[1].as_str().unwrap(),
+            codes[0].as_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(summary(&r), (12, 0, 0));
+    assert_eq!(r["missing_batches"], serde_json::json!([]));
+    let mut c = e.codes("c.db");
+    c.sort();
+    assert_eq!(c, a_sorted);
+
     // The links file is a Google import too; everything is already there.
     let r = e.ok_json(
         "b.db",
