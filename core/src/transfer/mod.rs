@@ -19,7 +19,7 @@ pub mod google;
 pub mod twofas;
 pub mod uris;
 
-use crate::crypto::{SecretBytes, sha256};
+use crate::crypto::sha256;
 use crate::uri::OtpAccount;
 use crate::vault::{AccountId, AccountKind, Vault, VaultError};
 use serde::Serialize;
@@ -673,14 +673,6 @@ pub fn write_new_file(path: &std::path::Path, bytes: &[u8]) -> Result<(), Transf
         let _ = d.sync_all();
     }
     Ok(())
-}
-
-/// Copies a password into a zeroizing buffer, refusing an empty one.
-pub fn password_bytes(password: &str) -> Result<SecretBytes, TransferError> {
-    if password.is_empty() {
-        return Err(TransferError::InvalidInput("the password is empty".into()));
-    }
-    Ok(SecretBytes::from_slice(password.as_bytes()))
 }
 
 #[cfg(test)]
