@@ -102,6 +102,16 @@ pub enum CountersignError {
         /// Diagnostic text (never contains secrets).
         detail: String,
     },
+    /// An encrypted file (backup, Aegis or 2FAS export) did not open with the password given,
+    /// or needs one and none was given (`missing`): ask for the password and retry. Nothing
+    /// was imported.
+    #[error("{detail}")]
+    WrongPassword {
+        /// Explanation.
+        detail: String,
+        /// True when the file is encrypted and no password was passed.
+        missing: bool,
+    },
 }
 
 impl From<CoreError> for CountersignError {

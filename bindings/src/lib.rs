@@ -18,6 +18,7 @@ mod platform;
 mod privacyidea;
 mod push;
 mod scan;
+mod transfer;
 
 pub use client::{
     AccountCode, AccountEntry, AccountKind, AddedAccount, AuthenticatorClient, CodeState, HotpCode,
@@ -36,5 +37,10 @@ pub use push::{
     PushAccountStatus, PushChallenge, PushTarget,
 };
 pub use scan::{PayloadKind, ScannedPayload, decode_frame, decode_image};
+pub use transfer::{
+    DuplicateAccountEntry, EncryptedBackup, ExportFormat, FailedImportEntry, ImportFormat,
+    ImportReport, ImportedAccountEntry, MissingTransferCodes, PlaintextExport, SavedBackup,
+    SkippedAccount,
+};
 
 uniffi::setup_scaffolding!();

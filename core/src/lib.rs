@@ -14,6 +14,7 @@
 //! - [`openpush`]: the pure parts of the openpush/1 push protocol (docs/protocol.md).
 //! - [`pipush`]: the pure parts of privacyIDEA's push-token protocol.
 //! - [`push`]: both push clients over the network, sharing one challenge/decision model.
+//! - [`transfer`]: import (Google, Aegis, 2FAS, URI lists), export and encrypted backup.
 //!
 //! Errors are one rich [`Error`] type; bindings map it onto the few cases a shell acts on.
 
@@ -26,6 +27,7 @@ pub mod pipush;
 pub mod platform;
 pub mod push;
 pub mod qr;
+pub mod transfer;
 pub mod uri;
 pub mod vault;
 

@@ -9,8 +9,6 @@
 
 use crate::openpush::{ActivationPayload, UrlPolicy};
 use crate::uri::OtpAccount;
-use data_encoding::BASE64;
-use prost::Message;
 
 /// Longest payload classified (a version-40 QR code holds 2,953 bytes; pasted links a bit more).
 pub const MAX_PAYLOAD: usize = 8 * 1024;
@@ -54,28 +52,6 @@ pub enum Payload {
         /// a recognised secret-bearing scheme.
         preview: String,
     },
-}
-
-/// The subset of Google Authenticator's `MigrationPayload` protobuf that classification reads.
-#[derive(Clone, PartialEq, Message)]
-struct MigrationPayload {
-    #[prost(message, repeated, tag = "1")]
-    otp_parameters: Vec<MigrationOtp>,
-    #[prost(int32, tag = "2")]
-    version: i32,
-    #[prost(int32, tag = "3")]
-    batch_size: i32,
-    #[prost(int32, tag = "4")]
-    batch_index: i32,
-    #[prost(int32, tag = "5")]
-    batch_id: i32,
-}
-
-/// One account in a migration payload (only its presence is counted here).
-#[derive(Clone, PartialEq, Message)]
-struct MigrationOtp {
-    #[prost(string, tag = "3")]
-    issuer: String,
 }
 
 fn scheme_of(text: &str) -> String {
@@ -158,25 +134,10 @@ fn privacyidea(t: &str) -> Payload {
 }
 
 fn migration(t: &str) -> Payload {
-    let Some((_, query)) = t.split_once('?') else {
-        return unknown("a Google Authenticator export without data", "");
-    };
-    let Some(data) = url::form_urlencoded::parse(query.as_bytes())
-        .find(|(k, _)| k == "data")
-        .map(|(_, v)| v.into_owned())
-    else {
-        return unknown("a Google Authenticator export without data", "");
-    };
-    let Ok(bytes) = BASE64
-        .decode(data.trim_end_matches('=').as_bytes())
-        .or_else(|_| data_encoding::BASE64_NOPAD.decode(data.trim_end_matches('=').as_bytes()))
-    else {
-        return unknown("the export's data is not base64", "");
-    };
-    let bytes = zeroize::Zeroizing::new(bytes);
-    match MigrationPayload::decode(bytes.as_slice()) {
-        Ok(m) => {
+    match crate::transfer::google::decode_link(t) {
+        Ok(mut m) => {
             let batch = m.batch_size > 0;
+            m.wipe();
             Payload::GoogleMigration {
                 accounts: m.otp_parameters.len(),
                 batch_index: batch.then(|| u32::try_from(m.batch_index).unwrap_or(0)),
@@ -184,10 +145,7 @@ fn migration(t: &str) -> Payload {
                 batch_id: batch.then_some(m.batch_id),
             }
         }
-        Err(_) => unknown(
-            "the export's data is not a Google Authenticator payload",
-            "",
-        ),
+        Err(e) => unknown(e.to_string(), ""),
     }
 }
 
@@ -231,11 +189,16 @@ mod tests {
 
     #[test]
     fn google_migration_batch() {
+        use crate::transfer::google::{MigrationPayload, OtpParameters};
+        use data_encoding::BASE64;
+        use prost::Message;
+        let otp = |issuer: &str| OtpParameters {
+            issuer: issuer.into(),
+            secret: vec![1; 10],
+            ..Default::default()
+        };
         let m = MigrationPayload {
-            otp_parameters: vec![
-                MigrationOtp { issuer: "A".into() },
-                MigrationOtp { issuer: "B".into() },
-            ],
+            otp_parameters: vec![otp("A"), otp("B")],
             version: 1,
             batch_size: 3,
             batch_index: 1,

@@ -8,12 +8,16 @@
 mod aead;
 mod hmac;
 mod kdf;
+mod portable;
 mod secret;
 mod sign;
 
 pub use aead::{DATA_KEY_LEN, DataKey, OpenError, SEALED_VERSION};
 pub use hmac::{HmacAlgorithm, HmacKey};
 pub use kdf::{Argon2Cost, argon2id};
+pub use portable::{
+    GCM_NONCE_LEN, GCM_TAG_LEN, aes256gcm_open, aes256gcm_seal, pbkdf2_sha256, scrypt32,
+};
 pub use secret::SecretBytes;
 pub use sign::{
     Ed25519Signer, Es256Signer, X25519Ephemeral, der_to_fixed, ed25519_verify, es256_verify,

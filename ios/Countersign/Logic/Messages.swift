@@ -52,6 +52,10 @@ func userMessage(_ error: Error) -> UserMessage {
         return UserMessage(text: "This request was already answered or has expired.", next: .dismiss)
     case .SecurityCheckFailed:
         return UserMessage(text: "This request failed a security check and was not answered. If you did not start a sign-in, tell your administrator.", next: .dismiss)
+    case let .WrongPassword(_, missing):
+        return UserMessage(text: missing
+            ? "This file is encrypted. Enter its password."
+            : "That password does not open this file. Nothing was imported.", next: .fixInput)
     case .Internal:
         return UserMessage(text: "Something went wrong inside Countersign. Please report it.", next: .contactSupport)
     }

@@ -88,6 +88,16 @@ enum Command {
     /// Pending sign-in requests and answers.
     #[command(subcommand)]
     Push(crate::push::PushCommand),
+    /// Import accounts from an export (Aegis, 2FAS, Google transfer, URI list, backup) or a
+    /// picture of QR codes; prints imported / duplicates / failed with reasons.
+    Import(crate::transfer::ImportArgs),
+    /// Export every OATH account: an encrypted backup, or plain-text URIs or Google transfer
+    /// QR codes (with --i-understand-plaintext).
+    Export(crate::transfer::ExportArgs),
+    /// Restore a Countersign backup into the vault (duplicates are reported, not doubled).
+    Restore(crate::transfer::RestoreArgs),
+    /// Write an encrypted backup into a directory, keeping the newest N.
+    AutoBackup(crate::transfer::AutoBackupArgs),
     /// Walk through activation, number matching, approve, deny and fraud against an
     /// in-process reference server with a throw-away vault (no configuration).
     Demo(crate::demo_ui::DemoArgs),
@@ -114,6 +124,10 @@ impl Cli {
             Command::Rewrap(a) => v::rewrap(g, a),
             Command::Activate(a) => crate::push::activate(g, a),
             Command::Push(c) => crate::push::push(g, c),
+            Command::Import(a) => crate::transfer::import(g, a),
+            Command::Export(a) => crate::transfer::export(g, a),
+            Command::Restore(a) => crate::transfer::restore(g, a),
+            Command::AutoBackup(a) => crate::transfer::auto_backup(g, a),
             Command::Demo(a) => crate::demo_ui::demo(a),
         }
     }
@@ -121,7 +135,7 @@ impl Cli {
 
 /// Exit status by failure class: 2 bad input, 3 unsupported, 4 not found, 5 key store or
 /// vault locked/unavailable, 6 damaged storage, 7 network, 8 server refused, 9 request
-/// closed or expired, 10 security check failed, 1 anything else.
+/// closed or expired, 10 security check failed, 11 wrong or missing password, 1 anything else.
 pub fn exit_code(e: &anyhow::Error) -> u8 {
     match e.downcast_ref::<CountersignError>() {
         Some(CountersignError::InvalidInput { .. }) => 2,
@@ -137,6 +151,7 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
         Some(CountersignError::ServerRejected { .. }) => 8,
         Some(CountersignError::ChallengeClosed { .. }) => 9,
         Some(CountersignError::SecurityCheckFailed { .. }) => 10,
+        Some(CountersignError::WrongPassword { .. }) => 11,
         _ => 1,
     }
 }

@@ -9,6 +9,7 @@ mod cli;
 mod demo_ui;
 mod oath;
 mod push;
+mod transfer;
 mod vault;
 
 use clap::Parser;

@@ -71,6 +71,9 @@ internal static class Messages
         }, e.retryable ? NextStep.Retry : NextStep.Dismiss),
         CountersignException.ChallengeClosed => new("This request was already answered or has expired.", NextStep.Dismiss),
         CountersignException.SecurityCheckFailed => new("This request failed a security check and was not answered. If you did not start a sign-in, tell your administrator.", NextStep.Dismiss),
+        CountersignException.WrongPassword e => e.missing
+            ? new("This file is encrypted. Enter its password.", NextStep.FixInput)
+            : new("That password does not open this file. Nothing was imported.", NextStep.FixInput),
         CountersignException.Internal => new("Something went wrong inside Countersign. Please report it.", NextStep.ContactSupport),
         _ => new("Something went wrong. Please try again.", NextStep.Retry),
     };

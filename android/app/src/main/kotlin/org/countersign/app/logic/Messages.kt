@@ -78,6 +78,14 @@ fun userMessage(error: Throwable): UserMessage = when (error) {
             "sign-in, tell your administrator.",
         NextStep.DISMISS,
     )
+    is CountersignException.WrongPassword -> UserMessage(
+        if (error.missing) {
+            "This file is encrypted. Enter its password."
+        } else {
+            "That password does not open this file. Nothing was imported."
+        },
+        NextStep.FIX_INPUT,
+    )
     is CountersignException.Internal -> UserMessage(
         "Something went wrong inside Countersign. Please report it.", NextStep.CONTACT_SUPPORT,
     )
