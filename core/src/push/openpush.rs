@@ -211,11 +211,11 @@ impl OpenpushClient {
         })
     }
 
-    /// A new device key of the same kind as `like` (platform-held if the current one is and a
-    /// signer is set, else software).
-    fn new_device_key(&self, like: &DeviceKey) -> Result<DeviceKey, PushError> {
-        match (like, &self.device_signer) {
-            (DeviceKey::Platform { .. }, Some(platform)) => {
+    /// A new device key: in the platform signer when `on_platform` and one is set, else in
+    /// software (sealed in the vault).
+    fn new_device_key(&self, on_platform: bool) -> Result<DeviceKey, PushError> {
+        match (on_platform, &self.device_signer) {
+            (true, Some(platform)) => {
                 let alias = format!("countersign-openpush-{}", random_id()?);
                 let public = platform.create_key(&alias).map_err(|e| {
                     PushError::Internal(format!("the device signer could not create a key: {e}"))
@@ -278,7 +278,7 @@ impl OpenpushClient {
             self.list(id).await?;
             s = self.session(id)?;
         }
-        let new = self.new_device_key(&s.signer)?;
+        let new = self.new_device_key(matches!(s.signer, DeviceKey::Platform { .. }))?;
         let new_public = new.public_key();
         self.vault.update_openpush(id, |x| {
             x.pending_device_public = Some(b64(&new_public));
@@ -424,25 +424,7 @@ impl OpenpushClient {
         push: PushRegistration,
     ) -> Result<Activation, PushError> {
         let base = &payload.base_url;
-        let signer = match &self.device_signer {
-            Some(platform) => {
-                let alias = format!("countersign-openpush-{}", random_id()?);
-                let public = platform.create_key(&alias).map_err(|e| {
-                    PushError::Internal(format!("the device signer could not create a key: {e}"))
-                })?;
-                if public.len() != 65 || public.first() != Some(&4) {
-                    return Err(PushError::Internal(
-                        "the device signer returned a malformed public key".into(),
-                    ));
-                }
-                DeviceKey::Platform {
-                    signer: platform.clone(),
-                    alias,
-                    public,
-                }
-            }
-            None => DeviceKey::Software(Es256Signer::generate()?),
-        };
+        let signer = self.new_device_key(self.device_signer.is_some())?;
         let kx = X25519Ephemeral::generate()?;
         let request = ActivationRequest {
             code_id: payload.code.code_id(),

@@ -106,37 +106,6 @@ impl Vault {
         ids.into_iter().map(|id| self.pipush_account(id)).collect()
     }
 
-    /// Changes a privacyIDEA token's sealed data in one transaction.
-    pub fn update_pipush(
-        &self,
-        id: AccountId,
-        change: impl FnOnce(&mut PipushSecret),
-    ) -> Result<()> {
-        let key = self.data_key()?;
-        let mut conn = self.conn()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let blob: Vec<u8> = tx
-            .query_row("SELECT sealed FROM accounts WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
-            .optional()?
-            .ok_or(VaultError::NoSuchAccount(id))?;
-        let Sealed::Pipush(mut secret) = self.open_blob(&key, id, &blob)? else {
-            return Err(VaultError::WrongKind {
-                id,
-                expected: "a privacyIDEA push token",
-            });
-        };
-        change(&mut secret);
-        let blob = self.seal(&key, id, &Sealed::Pipush(secret))?;
-        tx.execute(
-            "UPDATE accounts SET sealed = ?1 WHERE id = ?2",
-            params![blob, id],
-        )?;
-        tx.commit()?;
-        Ok(())
-    }
-
     /// The decrypted openpush/1 data of account `id`.
     pub fn openpush_account(&self, id: AccountId) -> Result<(AccountSummary, OpenpushSecret)> {
         let key = self.data_key()?;
@@ -171,6 +140,43 @@ impl Vault {
         id: AccountId,
         change: impl FnOnce(&mut OpenpushSecret),
     ) -> Result<()> {
+        self.update_sealed(id, |sealed| match sealed {
+            Sealed::Openpush(s) => {
+                change(s);
+                Ok(())
+            }
+            _ => Err(VaultError::WrongKind {
+                id,
+                expected: "an openpush account",
+            }),
+        })
+    }
+
+    /// Changes a privacyIDEA token's sealed data in one transaction.
+    pub fn update_pipush(
+        &self,
+        id: AccountId,
+        change: impl FnOnce(&mut PipushSecret),
+    ) -> Result<()> {
+        self.update_sealed(id, |sealed| match sealed {
+            Sealed::Pipush(s) => {
+                change(s);
+                Ok(())
+            }
+            _ => Err(VaultError::WrongKind {
+                id,
+                expected: "a privacyIDEA push token",
+            }),
+        })
+    }
+
+    /// Opens account `id`'s sealed payload, lets `change` edit it, and seals it again, all in
+    /// one write transaction.
+    fn update_sealed(
+        &self,
+        id: AccountId,
+        change: impl FnOnce(&mut Sealed) -> Result<()>,
+    ) -> Result<()> {
         let key = self.data_key()?;
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -180,14 +186,9 @@ impl Vault {
             })
             .optional()?
             .ok_or(VaultError::NoSuchAccount(id))?;
-        let Sealed::Openpush(mut secret) = self.open_blob(&key, id, &blob)? else {
-            return Err(VaultError::WrongKind {
-                id,
-                expected: "an openpush account",
-            });
-        };
-        change(&mut secret);
-        let blob = self.seal(&key, id, &Sealed::Openpush(secret))?;
+        let mut sealed = self.open_blob(&key, id, &blob)?;
+        change(&mut sealed)?;
+        let blob = self.seal(&key, id, &sealed)?;
         tx.execute(
             "UPDATE accounts SET sealed = ?1 WHERE id = ?2",
             params![blob, id],
