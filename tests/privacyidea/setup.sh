@@ -91,7 +91,7 @@ if [ ! -s "$PI_HOME/data/privacyidea.sqlite" ]; then
 fi
 
 # --- admin, resolver, realm, policies, system config ----------------------
-pi_log "configuring admin, realm countersign (alice, bob, carol), push/auth policies"
+pi_log "configuring admin, realm countersign (alice, bob, carol, dave, erin, frank), push/auth policies"
 PI_ADMIN_PASSWORD="$(cat "$PI_HOME/admin-password")" \
 PI_PUSH_URL="$PI_PUSH_URL" PI_PUSH_SSL_VERIFY="$PI_PUSH_SSL_VERIFY" \
 PI_CHALLENGE_VALIDITY="$PI_CHALLENGE_VALIDITY" \
