@@ -358,14 +358,10 @@ impl AuthenticatorClient {
     ) -> Result<PushAccountStatus, CountersignError> {
         if self.is_privacyidea(account_id)? {
             let (_, s) = self.vault.pipush_account(account_id)?;
-            let host = url::Url::parse(&s.url)
-                .ok()
-                .and_then(|u| u.host_str().map(str::to_string))
-                .unwrap_or_default();
             return Ok(PushAccountStatus {
                 protocol: "privacyidea".into(),
                 active: true,
-                host,
+                host: countersign_core::pipush::enroll::host_of(&s.url),
                 confirm_by: None,
             });
         }

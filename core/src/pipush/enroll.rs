@@ -173,11 +173,16 @@ impl EnrollmentUri {
 
     /// The host the user is asked to trust ("Add a privacyIDEA token at …?").
     pub fn host(&self) -> String {
-        url::Url::parse(&self.url)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_string))
-            .unwrap_or_default()
+        host_of(&self.url)
     }
+}
+
+/// The host of a registration URL (empty if it does not parse).
+pub fn host_of(url: &str) -> String {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 fn bounded(text: &str, max_chars: usize) -> String {

@@ -197,8 +197,9 @@ impl PrivacyideaClient {
         })
     }
 
-    /// The verified open challenges of one token, recorded in the replay cache.
-    async fn poll_token(&self, t: &Token) -> Result<Vec<VerifiedChallenge>, PushError> {
+    /// The verified open challenges of one token, recorded in the replay cache, each with its
+    /// local expiry (first seen + [`CHALLENGE_TTL`]).
+    async fn poll_token(&self, t: &Token) -> Result<Vec<(VerifiedChallenge, u64)>, PushError> {
         let ts = challenge::timestamp(self.now())?;
         let signature = t
             .device
@@ -230,33 +231,30 @@ impl PrivacyideaClient {
                     return Err(ProtocolError::Replay.into());
                 }
                 Some(seen) if seen.answered.is_some() || now >= seen.expires_at => {}
-                Some(_) => out.push(v),
+                Some(seen) => out.push((v, seen.expires_at)),
                 None => {
+                    let expires_at = now.saturating_add(CHALLENGE_TTL);
                     self.vault.record_challenge(
                         t.id,
                         &SeenChallenge {
                             challenge_id: v.nonce.clone(),
                             challenge_hash: v.hash.clone(),
                             nonce: v.nonce.clone(),
-                            expires_at: now.saturating_add(CHALLENGE_TTL),
+                            expires_at,
                             answered: None,
                         },
                         now,
                     )?;
-                    out.push(v);
+                    out.push((v, expires_at));
                 }
             }
         }
         Ok(out)
     }
 
-    fn to_display(&self, id: AccountId, v: &VerifiedChallenge) -> Result<PushChallenge, PushError> {
-        let seen = self.vault.seen_challenge(id, &v.nonce)?;
-        let expires_at = seen
-            .as_ref()
-            .map_or(self.now().saturating_add(CHALLENGE_TTL), |s| s.expires_at);
+    fn to_display(id: AccountId, v: &VerifiedChallenge, expires_at: u64) -> PushChallenge {
         let created_at = expires_at.saturating_sub(CHALLENGE_TTL);
-        Ok(PushChallenge {
+        PushChallenge {
             account_id: id,
             protocol: Protocol::Privacyidea,
             challenge_id: v.nonce.clone(),
@@ -273,17 +271,18 @@ impl PrivacyideaClient {
             options: v.options.clone(),
             display_code: None,
             fraud_report: v.decline_reasons,
-        })
+        }
     }
 
     /// The pending challenges of token `id`, verified.
     pub async fn poll(&self, id: AccountId) -> Result<Vec<PushChallenge>, PushError> {
         let t = self.token(id)?;
-        self.poll_token(&t)
+        Ok(self
+            .poll_token(&t)
             .await?
             .iter()
-            .map(|v| self.to_display(id, v))
-            .collect()
+            .map(|(v, expires_at)| Self::to_display(id, v, *expires_at))
+            .collect())
     }
 
     /// Pending challenges of every privacyIDEA token.
@@ -305,7 +304,7 @@ impl PrivacyideaClient {
     ) -> Result<Outcome, PushError> {
         let t = self.token(id)?;
         let open = self.poll_token(&t).await?;
-        let Some(c) = open.iter().find(|c| c.nonce == nonce) else {
+        let Some((c, _)) = open.iter().find(|(c, _)| c.nonce == nonce) else {
             return Err(PushError::ChallengeClosed(
                 "no longer open at the server (answered, expired or withdrawn)".into(),
             ));
