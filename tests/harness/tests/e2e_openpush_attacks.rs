@@ -181,6 +181,30 @@ impl World {
         act.account_id
     }
 
+    /// Lists, approves the one pending request of `account` with the sign-in's number, and
+    /// checks the server recorded the approval.
+    async fn approve_pending(&self, account: i64, s: &countersign_harness::admin::Signin) {
+        let c = self
+            .phone
+            .pending_challenges()
+            .await
+            .unwrap()
+            .pop()
+            .unwrap();
+        self.phone
+            .answer_challenge(
+                account,
+                c.challenge_id,
+                Decision::Approve {
+                    number: Some(s.number.clone()),
+                    option: None,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(self.admin.signin_state(&s.id).await.unwrap(), "approved");
+    }
+
     async fn signin(&self, user: &str) -> countersign_harness::admin::Signin {
         self.admin
             .signin(user, "Payroll", "203.0.113.7", "Berlin, DE", "Firefox")
@@ -484,19 +508,7 @@ async fn device_key_rotation_then_sign_in_and_a_lost_confirmation_is_recovered()
     // refuses the old one, so a client still using it would fail here).
     w.phone.rotate_device_key(account).await.unwrap();
     let s = w.signin("rot-dev").await;
-    let c = w.phone.pending_challenges().await.unwrap().pop().unwrap();
-    w.phone
-        .answer_challenge(
-            account,
-            c.challenge_id,
-            Decision::Approve {
-                number: Some(s.number),
-                option: None,
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(w.admin.signin_state(&s.id).await.unwrap(), "approved");
+    w.approve_pending(account, &s).await;
 
     // The server switches keys but its confirmation never arrives intact.
     w.tamper(|path, body| {
@@ -511,19 +523,7 @@ async fn device_key_rotation_then_sign_in_and_a_lost_confirmation_is_recovered()
     // The next request, signed with the old key, is refused by the server; the client retries
     // with the pending key, which works, and keeps it from then on.
     let s = w.signin("rot-dev").await;
-    let c = w.phone.pending_challenges().await.unwrap().pop().unwrap();
-    w.phone
-        .answer_challenge(
-            account,
-            c.challenge_id,
-            Decision::Approve {
-                number: Some(s.number),
-                option: None,
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(w.admin.signin_state(&s.id).await.unwrap(), "approved");
+    w.approve_pending(account, &s).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -539,19 +539,7 @@ async fn server_key_rotation_is_followed_along_the_signed_chain() {
     assert_eq!(status, 200, "{r}");
     // The pending challenge was re-signed with the new key; the client follows the chain
     // from its pin, then lists and answers as before.
-    let c = w.phone.pending_challenges().await.unwrap().pop().unwrap();
-    w.phone
-        .answer_challenge(
-            account,
-            c.challenge_id,
-            Decision::Approve {
-                number: Some(s.number),
-                option: None,
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(w.admin.signin_state(&s.id).await.unwrap(), "approved");
+    w.approve_pending(account, &s).await;
     // A second rotation within 10 minutes: the chain is not fetched again so soon, and the
     // unknown key is refused rather than trusted.
     w.admin
@@ -603,17 +591,5 @@ async fn a_forged_key_chain_is_refused_and_the_pin_stays() {
     security(w.phone.pending_challenges().await);
     // Honest again: the pin was not moved, so the real server's answers still verify.
     w.honest();
-    let c = w.phone.pending_challenges().await.unwrap().pop().unwrap();
-    w.phone
-        .answer_challenge(
-            account,
-            c.challenge_id,
-            Decision::Approve {
-                number: Some(s.number),
-                option: None,
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(w.admin.signin_state(&s.id).await.unwrap(), "approved");
+    w.approve_pending(account, &s).await;
 }

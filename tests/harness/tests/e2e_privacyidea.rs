@@ -253,6 +253,25 @@ async fn enroll(p: &Phone, link: String) -> i64 {
     e.account_id
 }
 
+/// Approves request `challenge_id`, picking `option` when the request offers options.
+async fn approve(
+    p: &Phone,
+    id: i64,
+    challenge_id: String,
+    option: Option<String>,
+) -> Result<Outcome, CountersignError> {
+    p.client
+        .answer_challenge(
+            id,
+            challenge_id,
+            Decision::Approve {
+                number: None,
+                option,
+            },
+        )
+        .await
+}
+
 /// The one pending request of `account`.
 async fn pending(p: &Phone, account: i64) -> countersign_ffi::PushChallenge {
     let list = p.client.pending_challenges().await.unwrap();
@@ -297,18 +316,7 @@ async fn enroll_approve_decline_fraud_and_push_token() {
     );
     assert!(c.fraud_report, "3.14 advertises decline reasons");
     assert!(c.options.is_empty());
-    let out = p
-        .client
-        .answer_challenge(
-            id,
-            c.challenge_id.clone(),
-            Decision::Approve {
-                number: None,
-                option: None,
-            },
-        )
-        .await
-        .unwrap();
+    let out = approve(&p, id, c.challenge_id.clone(), None).await.unwrap();
     assert_eq!(out, Outcome::Approved);
     assert_eq!(pi.status(&tx).await, "accept");
     assert_eq!(pi.finalize("alice", &tx).await, "ACCEPT");
@@ -415,17 +423,7 @@ async fn presence_right_option_accepts_wrong_option_does_not() {
         matches!(typo, Err(CountersignError::InvalidInput { .. })),
         "{typo:?}"
     );
-    let out = p
-        .client
-        .answer_challenge(
-            id,
-            c.challenge_id.clone(),
-            Decision::Approve {
-                number: None,
-                option: Some(wrong),
-            },
-        )
-        .await;
+    let out = approve(&p, id, c.challenge_id.clone(), Some(wrong)).await;
     assert!(
         matches!(out, Err(CountersignError::ChallengeClosed { .. })),
         "{out:?}"
@@ -440,18 +438,7 @@ async fn presence_right_option_accepts_wrong_option_does_not() {
         .unwrap()
         .to_string();
     let c = pending(&p, id).await;
-    let out = p
-        .client
-        .answer_challenge(
-            id,
-            c.challenge_id,
-            Decision::Approve {
-                number: None,
-                option: Some(shown),
-            },
-        )
-        .await
-        .unwrap();
+    let out = approve(&p, id, c.challenge_id, Some(shown)).await.unwrap();
     assert_eq!(out, Outcome::Approved);
     assert_eq!(pi.finalize("dave", &tx).await, "ACCEPT");
     pi.drop_policy("cs-e2e-presence").await;
@@ -467,18 +454,7 @@ async fn code_to_phone_shows_the_code_the_login_page_wants() {
     pi.policy("cs-e2e-code", "erin", "push_code_to_phone").await;
     let (tx, _) = pi.trigger("erin").await;
     let c = pending(&p, id).await;
-    let out = p
-        .client
-        .answer_challenge(
-            id,
-            c.challenge_id,
-            Decision::Approve {
-                number: None,
-                option: None,
-            },
-        )
-        .await
-        .unwrap();
+    let out = approve(&p, id, c.challenge_id, None).await.unwrap();
     let Outcome::ApprovedWithCode { code, instruction } = out else {
         panic!("{out:?}")
     };
