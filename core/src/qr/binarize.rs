@@ -20,6 +20,23 @@ use rxing::common::{BitArray, BitMatrix};
 /// Word size of rxing's bit storage (`usize`: 64 bits on phones and desktops, 32 on armv7).
 const WORD: usize = usize::BITS as usize;
 
+/// Packs a row of 0/1 bytes (one per pixel, zero-padded to a multiple of [`WORD`]) into `arr`.
+/// Eight bytes at a time: multiplying a little-endian word of 0/1 bytes by this constant gathers
+/// byte i's low bit into bit 56 + i (no carries: every partial product lands on its own bit).
+fn pack_row(dark: &[u8], arr: &mut BitArray) {
+    const GATHER: u64 = 0x0102_0408_1020_4080;
+    for (i, chunk) in dark.chunks_exact(WORD).enumerate() {
+        let mut word = 0usize;
+        for (k, b) in chunk.chunks_exact(8).enumerate() {
+            let mut v = [0u8; 8];
+            v.copy_from_slice(b);
+            let bits = u64::from_le_bytes(v).wrapping_mul(GATHER) >> 56;
+            word |= (bits as usize) << (8 * k);
+        }
+        arr.setBulk(i * WORD, word);
+    }
+}
+
 /// A borrowed or owned luma plane with a row stride; all indexing is bounds-checked by slices.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Plane<'a> {
@@ -65,10 +82,60 @@ impl OwnedPlane {
 /// result would be smaller than 21 x 21 pixels.
 pub(crate) fn downscale(src: Plane<'_>, factor: usize) -> Option<OwnedPlane> {
     match factor {
-        2 => downscale_by::<2>(src),
+        2 => downscale2(src),
         3 => downscale_by::<3>(src),
         _ => None,
     }
+}
+
+/// 2x2 box average, four output pixels per step: the even and odd bytes of two 8-byte row
+/// chunks are summed in 16-bit lanes of one `u64` (at most 4 x 255 + 2 per lane, no overflow).
+/// Same result as the generic path (rounded mean).
+fn downscale2(src: Plane<'_>) -> Option<OwnedPlane> {
+    const LO: u64 = 0x00FF_00FF_00FF_00FF;
+    const HALF: u64 = 0x0002_0002_0002_0002;
+    let (w, h) = (src.width / 2, src.height / 2);
+    if w < 21 || h < 21 {
+        return None;
+    }
+    let word = |c: &[u8]| {
+        let mut v = [0u8; 8];
+        v.copy_from_slice(c);
+        u64::from_le_bytes(v)
+    };
+    let mut data = vec![0u8; w * h];
+    for (oy, out) in data.chunks_exact_mut(w).enumerate() {
+        let (r0, r1) = (
+            src.row(2 * oy).get(..2 * w)?,
+            src.row(2 * oy + 1).get(..2 * w)?,
+        );
+        let mut quads = out.chunks_exact_mut(4);
+        for ((o, a), b) in (&mut quads).zip(r0.chunks_exact(8)).zip(r1.chunks_exact(8)) {
+            let (a, b) = (word(a), word(b));
+            let s = (a & LO) + ((a >> 8) & LO) + (b & LO) + ((b >> 8) & LO) + HALF;
+            let s = (s >> 2) & LO;
+            let packed = (s & 0xFF)
+                | ((s >> 8) & 0xFF00)
+                | ((s >> 16) & 0xFF_0000)
+                | ((s >> 24) & 0xFF00_0000);
+            o.copy_from_slice(&(packed as u32).to_le_bytes());
+        }
+        let tail = quads.into_remainder();
+        let done = w - tail.len();
+        for (i, o) in tail.iter_mut().enumerate() {
+            let x = 2 * (done + i);
+            let s = [r0.get(x), r0.get(x + 1), r1.get(x), r1.get(x + 1)]
+                .into_iter()
+                .map(|p| u16::from(p.copied().unwrap_or(0)))
+                .sum::<u16>();
+            *o = ((s + 2) >> 2) as u8;
+        }
+    }
+    Some(OwnedPlane {
+        width: w,
+        height: h,
+        data,
+    })
 }
 
 fn downscale_by<const F: usize>(src: Plane<'_>) -> Option<OwnedPlane> {
@@ -259,33 +326,71 @@ pub(crate) fn block_minmax(plane: Plane<'_>, min_range: u8, radius: usize) -> Op
 }
 
 /// Thresholds every pixel against its 8x8 block's threshold (`thr`, `bw` blocks per row):
-/// dark if `p <= t`. Packs 8 pixels at a time.
+/// dark if `p <= t`. The block thresholds are spread to one byte per pixel once per block row,
+/// so the per-pixel compare is a plain element-wise loop (vectorised) before packing.
 fn threshold_blocks(plane: Plane<'_>, thr: &[u8], bw: usize) -> Option<BitMatrix> {
     let (w, h) = (plane.width, plane.height);
     let mut m = BitMatrix::new(u32::try_from(w).ok()?, u32::try_from(h).ok()?).ok()?;
-    let words = w.div_ceil(WORD);
-    let mut bytes = vec![0u8; words * (WORD / 8)];
+    let mut tpx = vec![0u8; w];
+    let mut dark = vec![0u8; w.div_ceil(WORD) * WORD];
     let mut arr = BitArray::with_size(w);
     for y in 0..h {
+        if y % BLOCK == 0 {
+            let trow = thr.get((y / BLOCK) * bw..(y / BLOCK + 1) * bw)?;
+            // Whole blocks as one 8-byte store each; a last partial block takes the rest.
+            let mut blocks = tpx.chunks_exact_mut(BLOCK);
+            for (px, &t) in (&mut blocks).zip(trow) {
+                px.copy_from_slice(&[t; BLOCK]);
+            }
+            if let Some(&t) = trow.get(w / BLOCK) {
+                blocks.into_remainder().fill(t);
+            }
+        }
         let row = plane.row(y);
-        let trow = thr.get((y / BLOCK) * bw..(y / BLOCK + 1) * bw)?;
-        for ((b, px), &t) in bytes.iter_mut().zip(row.chunks(BLOCK)).zip(trow) {
-            let mut v = 0u8;
-            for (i, &p) in px.iter().enumerate() {
-                v |= u8::from(p <= t) << i;
-            }
-            *b = v;
+        if row.len() < w {
+            return None;
         }
-        for (i, chunk) in bytes.chunks_exact(WORD / 8).enumerate() {
-            let mut word = 0usize;
-            for (k, &b) in chunk.iter().enumerate() {
-                word |= usize::from(b) << (8 * k);
-            }
-            arr.setBulk(i * WORD, word);
+        for ((d, &p), &t) in dark.iter_mut().zip(row).zip(&tpx) {
+            *d = u8::from(p <= t);
         }
+        pack_row(&dark, &mut arr);
         m.setRow(y as u32, &arr);
     }
     Some(m)
+}
+
+/// Prefix sums of `col` padded with `r` copies of its first and last element:
+/// `pre[0] = 0`, `pre[i]` = sum of the first `i` padded values, so the window of `2r + 1`
+/// padded values starting at `x` sums to `pre[x + 2r + 1] - pre[x]`. Sums may wrap for very wide
+/// frames; window differences stay exact. `pre` must hold `col.len() + 2r + 1` values (else it
+/// is left as is); three plain loops, no per-element clamping.
+fn padded_prefix(col: &[u32], r: usize, pre: &mut [u32]) {
+    let (Some(&first), Some(&last)) = (col.first(), col.last()) else {
+        return;
+    };
+    let Some((head, rest)) = pre.split_first_mut() else {
+        return;
+    };
+    let Some((left, rest)) = rest.split_at_mut_checked(r) else {
+        return;
+    };
+    let Some((mid, right)) = rest.split_at_mut_checked(col.len()) else {
+        return;
+    };
+    *head = 0;
+    let mut a = 0u32;
+    for o in left {
+        a = a.wrapping_add(first);
+        *o = a;
+    }
+    for (o, &v) in mid.iter_mut().zip(col) {
+        a = a.wrapping_add(v);
+        *o = a;
+    }
+    for o in right {
+        a = a.wrapping_add(last);
+        *o = a;
+    }
 }
 
 /// Local-mean threshold over a `(2r+1)^2` window (edges replicated), `r` in 1..=7: dark if
@@ -332,21 +437,13 @@ pub(crate) fn local_mean(
     let mut pre2 = vec![0u32; w + 2 * r + 1];
     let mut dark = vec![0u8; w.div_ceil(WORD) * WORD];
     let mut arr = BitArray::with_size(w);
-    let last = w - 1;
     for y in 0..h {
         let row = plane.row(y);
         if row.len() < w {
             return None;
         }
-        let (mut a, mut a2) = (0u32, 0u32);
-        for (i, (o, o2)) in pre.iter_mut().zip(pre2.iter_mut()).skip(1).enumerate() {
-            let xx = i.saturating_sub(r).min(last);
-            // Prefix sums may wrap for very wide frames; window differences stay exact.
-            a = a.wrapping_add(col.get(xx).copied().unwrap_or(0));
-            a2 = a2.wrapping_add(col2.get(xx).copied().unwrap_or(0));
-            *o = a;
-            *o2 = a2;
-        }
+        padded_prefix(&col, r, &mut pre);
+        padded_prefix(&col2, r, &mut pre2);
         for (((o, o2), (lo, hi)), (lo2, hi2)) in hs
             .iter_mut()
             .zip(hs2.iter_mut())
@@ -361,17 +458,107 @@ pub(crate) fn local_mean(
             let textured = s2.wrapping_mul(n).saturating_sub(s.wrapping_mul(s)) >= min_var_n2;
             *d = u8::from(textured) & u8::from(u32::from(p) * n * 256 < s * mul);
         }
-        for (i, chunk) in dark.chunks_exact(WORD).enumerate() {
-            let mut word = 0usize;
-            for (k, &b) in chunk.iter().enumerate() {
-                word |= usize::from(b) << k;
-            }
-            arr.setBulk(i * WORD, word);
-        }
+        pack_row(&dark, &mut arr);
         m.setRow(y as u32, &arr);
         // Slide the column window down one row (bottom edge replicated).
         add_row(y.saturating_sub(r), &mut col, &mut col2, false);
         add_row((y + r + 1).min(h - 1), &mut col, &mut col2, true);
     }
     Some(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deterministic pseudo-random bytes.
+    fn noise(n: usize, mut s: u64) -> Vec<u8> {
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                (s >> 24) as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn fast_2x_downscale_equals_the_plain_box_average() {
+        for (w, h, stride) in [(64, 48, 64), (101, 45, 128), (1923, 43, 1930), (44, 44, 44)] {
+            let data = noise(stride * h, (w * h) as u64);
+            let p = Plane {
+                width: w,
+                height: h,
+                stride,
+                data: &data,
+            };
+            let fast = downscale2(p).unwrap();
+            let plain = downscale_by::<2>(p).unwrap();
+            assert_eq!((fast.width, fast.height), (w / 2, h / 2));
+            assert_eq!(fast.data, plain.data, "{w}x{h} stride {stride}");
+        }
+    }
+
+    #[test]
+    fn block_threshold_matches_a_per_pixel_reference() {
+        for (w, h, stride) in [(64, 16, 64), (77, 21, 80), (200, 40, 256), (8, 8, 8)] {
+            let data = noise(stride * h, 7 + w as u64);
+            let p = Plane {
+                width: w,
+                height: h,
+                stride,
+                data: &data,
+            };
+            let bw = w.div_ceil(BLOCK);
+            let thr = noise(bw * h.div_ceil(BLOCK), 99);
+            let m = threshold_blocks(p, &thr, bw).unwrap();
+            for y in 0..h {
+                for x in 0..w {
+                    let t = thr[(y / BLOCK) * bw + x / BLOCK];
+                    let dark = data[y * stride + x] <= t;
+                    assert_eq!(m.get(x as u32, y as u32), dark, "({x},{y}) in {w}x{h}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn local_mean_matches_a_per_pixel_reference() {
+        for (w, h, stride, r) in [
+            (40, 30, 40, 6),
+            (73, 25, 80, 3),
+            (16, 16, 16, 7),
+            (130, 20, 130, 1),
+        ] {
+            let data = noise(stride * h, 3 + w as u64);
+            let p = Plane {
+                width: w,
+                height: h,
+                stride,
+                data: &data,
+            };
+            let (k256, min_std) = (10u32, 2u32);
+            let m = local_mean(p, r, k256, min_std).unwrap();
+            let n = ((2 * r + 1) * (2 * r + 1)) as i64;
+            for y in 0..h {
+                for x in 0..w {
+                    let (mut s, mut s2) = (0i64, 0i64);
+                    for dy in -(r as i64)..=r as i64 {
+                        for dx in -(r as i64)..=r as i64 {
+                            let yy = (y as i64 + dy).clamp(0, h as i64 - 1) as usize;
+                            let xx = (x as i64 + dx).clamp(0, w as i64 - 1) as usize;
+                            let v = i64::from(data[yy * stride + xx]);
+                            s += v;
+                            s2 += v * v;
+                        }
+                    }
+                    let pix = i64::from(data[y * stride + x]);
+                    let textured = n * s2 - s * s >= i64::from(min_std * min_std) * n * n;
+                    let dark = textured && pix * n * 256 < s * i64::from(256 - k256);
+                    assert_eq!(m.get(x as u32, y as u32), dark, "({x},{y}) {w}x{h} r={r}");
+                }
+            }
+        }
+    }
 }
