@@ -11,7 +11,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // bench code: fail loudly
 #![allow(missing_docs)]
 
-use countersign_core::qr::{DecodeOptions, LumaFrame, decode_luma_with_stats};
+use countersign_core::qr::{DecodeOptions, LumaFrame, decode_luma_with_stats, profile_cascade};
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -67,6 +67,13 @@ fn main() {
         .unwrap_or(3);
     let only: Option<String> = std::env::var("QR_BENCH_ONLY").ok();
     let skip_rqrr = std::env::var("QR_BENCH_NO_RQRR").is_ok();
+    // QR_BENCH_PROFILE=<csv>: also run every cascade step alone on every frame (best of `reps`
+    // per step) and write what each saw and cost, for tests/qr-bench/cascade.py.
+    let mut profile = std::env::var("QR_BENCH_PROFILE").ok().map(|p| {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(p).expect("profile csv"));
+        writeln!(f, "file,category,has_qr,step,matrix,inverted,gated,binarize_ms,detect_ms,finders,triples,ok,found").unwrap();
+        f
+    });
 
     let truth = std::fs::read_to_string(data.join("truth.csv")).expect("truth.csv");
     let mut lines = truth.lines();
@@ -112,6 +119,38 @@ fn main() {
                 best_rq = best_rq.min(t.elapsed().as_secs_f64() * 1e3);
             }
         }
+        if let Some(pf) = profile.as_mut() {
+            let mut best = profile_cascade(&frame);
+            for _ in 1..reps.max(1) {
+                for (b, s) in best.iter_mut().zip(profile_cascade(&frame)) {
+                    b.binarize_ms = b.binarize_ms.min(s.binarize_ms);
+                    b.detect_ms = b.detect_ms.min(s.detect_ms);
+                }
+            }
+            for s in best {
+                let ok = if has_qr {
+                    s.texts.iter().any(|t| t == payload)
+                } else {
+                    s.texts.is_empty()
+                };
+                writeln!(
+                    pf,
+                    "{file},{cat},{},{},\"{}\",{},{},{:.3},{:.3},{},{},{},{}",
+                    u8::from(has_qr),
+                    s.step,
+                    s.matrix,
+                    u8::from(s.inverted),
+                    u8::from(s.gated),
+                    s.binarize_ms,
+                    s.detect_ms,
+                    s.finders,
+                    s.triples,
+                    u8::from(ok),
+                    s.texts.len()
+                )
+                .unwrap();
+            }
+        }
         let (found, stats) = &cs_res;
         let cs_ok = if has_qr {
             found.iter().any(|q| &q.text == payload)
@@ -148,5 +187,8 @@ fn main() {
         }
     }
     out.flush().unwrap();
+    if let Some(mut pf) = profile {
+        pf.flush().unwrap();
+    }
     eprintln!("qr_decode bench: {n} frames -> {out_path}");
 }

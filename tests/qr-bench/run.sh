@@ -14,7 +14,8 @@
 # Environment: QR_BENCH_SEED (771), QR_BENCH_REPS (3, best-of per frame), QR_BENCH_ONLY
 # (comma list of categories), QR_SHARED_DIR (default ../shared beside the repo),
 # QR_BENCH_KEEP=1 keeps the data set and CSVs, QR_BENCH_BIN = a prebuilt bench binary
-# (otherwise `cargo bench`), QR_BENCH_CACHE (venv location).
+# (otherwise `cargo bench`), QR_BENCH_CACHE (venv location), QR_BENCH_PROFILE=<csv> also runs
+# every cascade attempt alone on every frame (replay it with tests/qr-bench/cascade.py).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"

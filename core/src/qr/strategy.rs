@@ -10,8 +10,13 @@
 //!    away, reads low-contrast frames);
 //! 4. *only if an earlier attempt of the same polarity saw [`EVIDENCE`] finder patterns* (or with
 //!    `try_harder`): 3x3 box blur + low range floor (noise, low contrast), a small-window local
-//!    mean (blur), a dense row scan (small codes in big frames), the inverted variants, and
-//!    rxing's older detector (strong perspective).
+//!    mean (blur), a dense row scan (small codes in big frames), and rxing's older detector on
+//!    the blurred bits (a different grid model; reads a few noisy frames the others miss).
+//!
+//! Every attempt also tries slanted finder-pattern triples and a size-aware projective sampling
+//! when nothing else decodes ([`decode::detect`]); that is what reads codes tilted 50-60 degrees.
+//! Which attempts earn their place is measured by replaying per-attempt profiles
+//! (`tests/qr-bench/cascade.py`), not by wall time.
 //!
 //! The first attempt always runs; every later one starts only while the budget lasts. With
 //! `stop_at_first` the cascade ends after the first attempt that decodes something (the camera
@@ -105,9 +110,6 @@ pub(crate) const CASCADE: &[Step] = &[
     step(1, Box3Block(8, 2), Normal, false, true),
     step(1, Mean(6, 10, 2), Normal, false, true),
     step(1, Block(24, 2), Normal, true, true),
-    step(1, Block(24, 2), Inverted, true, true),
-    step(1, Box3Block(8, 2), Inverted, false, true),
-    legacy(1, Block(24, 2), Normal),
     legacy(1, Box3Block(8, 2), Normal),
 ];
 
@@ -150,6 +152,25 @@ impl<'a> Cache<'a> {
             .iter()
             .find(|(k, _)| *k == key)
             .and_then(|(_, m)| m.as_ref())
+    }
+}
+
+/// Runs one step on its bit matrix (inverting a copy for the inverted polarity).
+fn attempt(st: &Step, m: &BitMatrix, deadline: Option<Instant>) -> Attempt {
+    let run_one = |bits: &BitMatrix, inverted: bool| {
+        if st.legacy {
+            decode::detect_legacy(bits, st.scale as f32, inverted)
+        } else {
+            decode::detect(bits, st.dense, st.scale as f32, inverted, deadline)
+        }
+    };
+    match st.polarity {
+        Normal => run_one(m, false),
+        Inverted => {
+            let mut inv = m.clone();
+            inv.flip_self();
+            run_one(&inv, true)
+        }
     }
 }
 
@@ -196,24 +217,9 @@ pub(crate) fn run(full: Plane<'_>, steps: &[Step], options: &DecodeOptions) -> O
             continue;
         };
         out.steps_run += 1;
-        let run_one = |bits: &BitMatrix, inverted: bool| {
-            if st.legacy {
-                decode::detect_legacy(bits, scale as f32, inverted)
-            } else {
-                // The first attempt runs to the end whatever the budget; later ones also stop
-                // between candidate triples once it is spent.
-                let dl = if i == 0 { None } else { deadline };
-                decode::detect(bits, st.dense, scale as f32, inverted, dl)
-            }
-        };
-        let attempt: Attempt = match st.polarity {
-            Normal => run_one(m, false),
-            Inverted => {
-                let mut inv = m.clone();
-                inv.flip_self();
-                run_one(&inv, true)
-            }
-        };
+        // The first attempt runs to the end whatever the budget; later ones also stop between
+        // candidate triples once it is spent.
+        let attempt = attempt(st, m, if i == 0 { None } else { deadline });
         match st.polarity {
             Normal => ev_normal = ev_normal.max(attempt.finders),
             Inverted => ev_inverted = ev_inverted.max(attempt.finders),
@@ -229,6 +235,61 @@ pub(crate) fn run(full: Plane<'_>, steps: &[Step], options: &DecodeOptions) -> O
         if out.found.len() >= options.max_codes {
             break;
         }
+    }
+    out
+}
+
+/// One cascade step run alone (see [`profile`]).
+#[derive(Debug, Clone, Default)]
+pub struct StepProfile {
+    /// Index of the step in the cascade.
+    pub step: usize,
+    /// Time to produce the step's bit matrix (0 when an earlier step already made it).
+    pub binarize_ms: f64,
+    /// Time of detection, sampling and decoding.
+    pub detect_ms: f64,
+    /// The bit matrix the step reads (scale and binariser), shared by steps with the same one.
+    pub matrix: String,
+    /// Reads light-on-dark.
+    pub inverted: bool,
+    /// Runs only with finder-pattern evidence from an earlier step of the same polarity.
+    pub gated: bool,
+    /// Finder patterns confirmed.
+    pub finders: usize,
+    /// Candidate triples with plausible geometry.
+    pub triples: usize,
+    /// Decoded texts.
+    pub texts: Vec<String>,
+}
+
+/// Runs every step of `steps` on `full` with no gating, budget or early stop, and reports what
+/// each saw and cost: the data behind the cascade order (`tests/qr-bench/cascade.py` replays it).
+pub(crate) fn profile(full: Plane<'_>, steps: &[Step]) -> Vec<StepProfile> {
+    let mut cache = Cache {
+        full,
+        scaled: Vec::new(),
+        matrices: Vec::new(),
+    };
+    let mut out = Vec::with_capacity(steps.len());
+    for (i, st) in steps.iter().enumerate() {
+        let t = Instant::now();
+        let Some(m) = cache.matrix(st.scale, st.threshold) else {
+            continue;
+        };
+        let binarize_ms = t.elapsed().as_secs_f64() * 1e3;
+        let t = Instant::now();
+        let attempt = attempt(st, m, None);
+        out.push(StepProfile {
+            step: i,
+            matrix: format!("{}x {:?}", st.scale, st.threshold),
+            inverted: st.polarity == Inverted,
+            gated: st.gated,
+            binarize_ms,
+            detect_ms: t.elapsed().as_secs_f64() * 1e3,
+            finders: attempt.finders,
+            triples: attempt.triples,
+            texts: attempt.found.into_iter().map(|q| q.text).collect(),
+        });
     }
     out
 }

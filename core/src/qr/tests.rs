@@ -68,10 +68,53 @@ fn draw(
     (cx, cy): (f32, f32),
     pitch: f32,
     angle_deg: f32,
+    colors: (f32, f32),
+) {
+    let (s, c) = angle_deg.to_radians().sin_cos();
+    // inverse rotation into code-plane pixels (origin at the code's centre)
+    let map = |px: f32, py: f32| Some((c * px + s * py, -s * px + c * py));
+    draw_mapped(img, (w, h), text, (cx, cy), pitch, map, colors);
+}
+
+/// [`draw`] for a code turned `tilt_deg` away from a pinhole camera about its vertical axis
+/// (focal length `focal` px, the code's centre at that distance): the near edge looks larger,
+/// the far edge smaller and closer together, as a phone held at an angle sees it.
+#[allow(clippy::too_many_arguments)]
+fn draw_tilted(
+    img: &mut [f32],
+    w: usize,
+    h: usize,
+    text: &str,
+    (cx, cy): (f32, f32),
+    pitch: f32,
+    tilt_deg: f32,
+    focal: f32,
+    colors: (f32, f32),
+) {
+    let (s, c) = tilt_deg.to_radians().sin_cos();
+    // Ray through (px, py, focal) meets the plane z = focal + u sin, x = u cos.
+    let map = |px: f32, py: f32| {
+        let den = focal * c - px * s;
+        (den > 1.0).then(|| {
+            let u = px * focal / den;
+            (u, py * (focal + u * s) / focal)
+        })
+    };
+    draw_mapped(img, (w, h), text, (cx, cy), pitch, map, colors);
+}
+
+/// Draws `text`'s code through `map` (frame offset from `(cx, cy)` to code-plane pixels from the
+/// code's centre, `None` outside the plane), 4x4 supersampled, quiet zone in `light`.
+fn draw_mapped(
+    img: &mut [f32],
+    (w, h): (usize, usize),
+    text: &str,
+    (cx, cy): (f32, f32),
+    pitch: f32,
+    map: impl Fn(f32, f32) -> Option<(f32, f32)>,
     (dark, light): (f32, f32),
 ) {
     let (n, m) = modules(text);
-    let (s, c) = angle_deg.to_radians().sin_cos();
     let half = (n as f32 + 8.0) * pitch / 2.0 * 1.5;
     let (x0, x1) = ((cx - half).max(0.0) as usize, ((cx + half) as usize).min(w));
     let (y0, y1) = ((cy - half).max(0.0) as usize, ((cy + half) as usize).min(h));
@@ -83,9 +126,11 @@ fn draw(
                 for sx in 0..4 {
                     let px = x as f32 + (sx as f32 + 0.5) / 4.0 - cx;
                     let py = y as f32 + (sy as f32 + 0.5) / 4.0 - cy;
-                    // inverse rotation into module coordinates (origin at the code's centre)
-                    let u = (c * px + s * py) / pitch + n as f32 / 2.0;
-                    let v = (-s * px + c * py) / pitch + n as f32 / 2.0;
+                    let Some((pu, pv)) = map(px, py) else {
+                        continue;
+                    };
+                    let u = pu / pitch + n as f32 / 2.0;
+                    let v = pv / pitch + n as f32 / 2.0;
                     if u >= -4.0 && v >= -4.0 && u < n as f32 + 4.0 && v < n as f32 + 4.0 {
                         inside += 1;
                         let is_dark = u >= 0.0
@@ -242,15 +287,19 @@ fn frame_without_a_code_is_empty_and_cheap_to_refuse() {
     let frame = LumaFrame::packed(w as u32, h as u32, &px).unwrap();
     let found = decode_luma(&frame, &cam()).unwrap();
     assert!(found.is_empty());
-    // A blank wall (shading and sensor noise only): nothing found, and the cascade ends early.
+    // A blank wall (shading and mild sensor noise): nothing found, and only the attempts that
+    // always run do (no finder-pattern evidence, so every gated attempt is skipped). Heavier
+    // noise thresholded at the low 2x range floor can show two finder-like patterns and run
+    // them all; the benchmark's dim, noisy empty frames measure that cost.
     let mut rng = Rng(6);
     let wall: Vec<u8> = (0..w * h)
-        .map(|i| (120.0 + 40.0 * ((i % w) as f32 / w as f32) + rng.gauss() * 3.0) as u8)
+        .map(|i| (120.0 + 40.0 * ((i % w) as f32 / w as f32) + rng.gauss() * 1.5) as u8)
         .collect();
     let frame = LumaFrame::packed(w as u32, h as u32, &wall).unwrap();
     let (found, stats) = decode_luma_with_stats(&frame, &cam()).unwrap();
     assert!(found.is_empty());
-    assert!(stats.attempts < strategy::CASCADE.len(), "{stats:?}");
+    let ungated = strategy::CASCADE.iter().filter(|s| !s.gated).count();
+    assert_eq!(stats.attempts, ungated, "{stats:?}");
 }
 
 #[test]
@@ -288,6 +337,35 @@ fn rotated_blurred_noisy_code() {
     let frame = LumaFrame::packed(w as u32, h as u32, &px).unwrap();
     let found = decode_luma(&frame, &cam()).unwrap();
     assert_eq!(texts(&found), [URI]);
+}
+
+#[test]
+fn code_tilted_sixty_degrees_is_read() {
+    // Seen edge-on at 60 degrees: modules are ~2.5 px wide and ~5 px tall, the far finder
+    // patterns smaller than the near one. rxing's edge-fitted sampler alone misses this.
+    let (w, h) = (900, 600);
+    for (tilt, seed) in [(60.0, 21), (-58.0, 22)] {
+        let mut img = camera_frame(w, h, seed);
+        draw_tilted(
+            &mut img,
+            w,
+            h,
+            URI,
+            (450.0, 300.0),
+            5.5,
+            tilt,
+            900.0,
+            (30.0, 215.0),
+        );
+        let mut rng = Rng(seed);
+        for v in &mut img {
+            *v += rng.gauss() * 3.0;
+        }
+        let px = to_u8(&img);
+        let frame = LumaFrame::packed(w as u32, h as u32, &px).unwrap();
+        let found = decode_luma(&frame, &cam()).unwrap();
+        assert_eq!(texts(&found), [URI], "tilt {tilt}");
+    }
 }
 
 #[test]
