@@ -21,7 +21,7 @@ pub mod uris;
 
 use crate::crypto::sha256;
 use crate::uri::OtpAccount;
-use crate::vault::{AccountId, AccountKind, Vault, VaultError};
+use crate::vault::{AccountId, AccountKind, BatchEntry, BatchOutcome, Vault, VaultError};
 use serde::Serialize;
 use std::collections::HashMap;
 use zeroize::Zeroizing;
@@ -539,6 +539,9 @@ pub fn import_parsed(
         failed: parsed.failures,
         missing_batches: parsed.missing_batches,
     };
+    // Duplicates are settled first (against the vault and earlier entries), then everything
+    // else goes in as one batch: one durable write, and nothing half-imported if the disk fails.
+    let mut fresh = Vec::new();
     for item in parsed.accounts {
         let a = &item.account;
         let fp = fingerprint(a);
@@ -551,47 +554,49 @@ pub fn import_parsed(
             });
             continue;
         }
-        let id = match vault.add_oath(a, now) {
-            Ok(id) => id,
-            Err(VaultError::InvalidInput(reason)) => {
-                report.failed.push(EntryFailure {
-                    index: item.index,
-                    label: label_of(a.issuer(), a.account_name()),
-                    reason,
-                });
-                continue;
-            }
-            Err(e) => return Err(e.into()),
-        };
         known.insert(fp, None);
-        let groups: Vec<String> = {
-            let mut g: Vec<String> = item
-                .groups
-                .iter()
-                .map(|g| g.trim().to_string())
-                .filter(|g| !g.is_empty())
-                .collect();
-            g.dedup();
-            g
-        };
-        if !groups.is_empty()
-            && let Err(e) = vault.set_groups(id, &groups)
-        {
-            match e {
-                VaultError::InvalidInput(reason) => report.failed.push(EntryFailure {
+        let mut groups: Vec<String> = item
+            .groups
+            .iter()
+            .map(|g| g.trim().to_string())
+            .filter(|g| !g.is_empty())
+            .collect();
+        groups.dedup();
+        fresh.push((item, groups));
+    }
+    let entries: Vec<BatchEntry<'_>> = fresh
+        .iter()
+        .map(|(item, groups)| BatchEntry {
+            account: &item.account,
+            groups,
+        })
+        .collect();
+    let outcomes = vault.add_oath_batch(&entries, now)?;
+    for ((item, _), outcome) in fresh.iter().zip(outcomes) {
+        let a = &item.account;
+        let label = || label_of(a.issuer(), a.account_name());
+        match outcome {
+            BatchOutcome::Refused(reason) => report.failed.push(EntryFailure {
+                index: item.index,
+                label: label(),
+                reason,
+            }),
+            BatchOutcome::Added { id, groups_refused } => {
+                if let Some(reason) = groups_refused {
+                    report.failed.push(EntryFailure {
+                        index: item.index,
+                        label: label(),
+                        reason: format!("imported without its groups: {reason}"),
+                    });
+                }
+                report.imported.push(ImportedEntry {
                     index: item.index,
-                    label: label_of(a.issuer(), a.account_name()),
-                    reason: format!("imported without its groups: {reason}"),
-                }),
-                other => return Err(other.into()),
+                    id,
+                    issuer: a.issuer().map(str::to_string),
+                    name: a.account_name().to_string(),
+                });
             }
         }
-        report.imported.push(ImportedEntry {
-            index: item.index,
-            id,
-            issuer: a.issuer().map(str::to_string),
-            name: a.account_name().to_string(),
-        });
     }
     report.failed.sort_by_key(|f| f.index);
     tracing::info!(

@@ -176,3 +176,118 @@ fn file_is_owner_only() {
         .mode();
     assert_eq!(mode & 0o777, 0o600);
 }
+
+#[test]
+fn batch_add_keeps_good_entries_and_reports_bad_ones() {
+    let (_d, v, _) = new_vault();
+    let first = add(&v, HOTP);
+    let good = OtpAccount::parse(RFC).unwrap();
+    let mut bad_name = OtpAccount::parse(RFC).unwrap();
+    bad_name.set_names(Some("Bank".into()), "bad\u{7}name".into());
+    let mut third = OtpAccount::parse(HOTP).unwrap();
+    third.set_names(Some("Corp".into()), "ops".into());
+    let work = vec!["Work".to_string(), "Banking".to_string()];
+    let empty_group = vec![String::new()];
+    let entries = [
+        BatchEntry {
+            account: &good,
+            groups: &work,
+        },
+        BatchEntry {
+            account: &bad_name,
+            groups: &[],
+        },
+        BatchEntry {
+            account: &third,
+            groups: &empty_group,
+        },
+    ];
+    let out = v.add_oath_batch(&entries, 1_700_000_000).unwrap();
+    assert_eq!(out.len(), 3);
+    let BatchOutcome::Added {
+        id: a,
+        groups_refused: None,
+    } = out[0]
+    else {
+        panic!("{:?}", out[0]);
+    };
+    assert!(
+        matches!(&out[1], BatchOutcome::Refused(r) if r.contains("control")),
+        "{:?}",
+        out[1]
+    );
+    let BatchOutcome::Added {
+        id: c,
+        groups_refused: Some(ref why),
+    } = out[2]
+    else {
+        panic!("{:?}", out[2]);
+    };
+    assert!(why.contains("empty"), "{why}");
+    // In list order after the account that was there, with their groups and working codes.
+    let ids: Vec<AccountId> = v.list().unwrap().iter().map(|s| s.id).collect();
+    assert_eq!(ids, vec![first, a, c]);
+    assert_eq!(v.summary(a).unwrap().groups, vec!["Work", "Banking"]);
+    assert!(v.summary(c).unwrap().groups.is_empty());
+    assert_eq!(
+        v.oath_account(a).unwrap().secret().expose(),
+        good.secret().expose()
+    );
+    assert!(v.check().unwrap().is_ok());
+}
+
+#[test]
+fn batch_add_failing_midway_adds_nothing() {
+    let (_d, v, _) = new_vault();
+    // A storage failure on the third insert, planted through a second connection to the file.
+    let other = Connection::open(v.path()).unwrap();
+    other
+        .execute_batch(
+            "CREATE TRIGGER fail_third BEFORE INSERT ON accounts
+             WHEN (SELECT COUNT(*) FROM accounts) >= 2
+             BEGIN SELECT RAISE(ABORT, 'simulated disk failure'); END;",
+        )
+        .unwrap();
+    let accounts: Vec<OtpAccount> = (0..3)
+        .map(|i| {
+            let mut a = OtpAccount::parse(RFC).unwrap();
+            a.set_names(Some("RFC".into()), format!("user{i}"));
+            a
+        })
+        .collect();
+    let entries: Vec<BatchEntry<'_>> = accounts
+        .iter()
+        .map(|a| BatchEntry {
+            account: a,
+            groups: &[],
+        })
+        .collect();
+    assert!(matches!(
+        v.add_oath_batch(&entries, 1),
+        Err(VaultError::Storage(_))
+    ));
+    assert!(
+        v.list().unwrap().is_empty(),
+        "a failed batch leaves nothing behind"
+    );
+    other.execute_batch("DROP TRIGGER fail_third").unwrap();
+    assert_eq!(v.add_oath_batch(&entries, 1).unwrap().len(), 3);
+    assert_eq!(v.list().unwrap().len(), 3);
+}
+
+#[test]
+fn batch_add_on_a_locked_vault_adds_nothing() {
+    let (_d, v, _) = new_vault();
+    let good = OtpAccount::parse(RFC).unwrap();
+    v.lock();
+    let entries = [BatchEntry {
+        account: &good,
+        groups: &[],
+    }];
+    assert!(matches!(
+        v.add_oath_batch(&entries, 1),
+        Err(VaultError::Locked)
+    ));
+    v.unlock().unwrap();
+    assert!(v.list().unwrap().is_empty());
+}
