@@ -13,7 +13,6 @@
 mod common;
 
 use countersign_core::crypto::SecretBytes;
-use countersign_core::otp::{Algorithm, OtpKind};
 use countersign_core::platform::{KeyStore, MemoryKeyStore};
 use countersign_core::uri::OtpAccount;
 use countersign_core::vault::{CodeState, Vault};
@@ -29,10 +28,6 @@ const RUNS: usize = 41;
 const AT: u64 = 1_700_000_000;
 const TARGET_MS: f64 = 15.0;
 const TARGET_RATIO: f64 = 3.0;
-
-fn secrets() -> Vec<[u8; 20]> {
-    common::secrets(ACCOUNTS)
-}
 
 /// A measured step; what it returns is dropped after the clock stops (closing is not part of
 /// opening).
@@ -172,22 +167,7 @@ fn main() {
     let store: Arc<dyn KeyStore> =
         Arc::new(MemoryKeyStore::from_key(SecretBytes::from_slice(&kek)).unwrap());
 
-    let secrets = secrets();
-    let accounts: Vec<OtpAccount> = secrets
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            OtpAccount::new(
-                OtpKind::Totp { period: 30 },
-                Algorithm::Sha1,
-                6,
-                SecretBytes::from_slice(s),
-                Some(format!("Issuer {}", i % 37)),
-                format!("user{i}@example.org"),
-            )
-            .unwrap()
-        })
-        .collect();
+    let accounts = common::accounts(ACCOUNTS);
     let setup = Instant::now();
     {
         let vault = Vault::create(&path, store.clone()).unwrap();

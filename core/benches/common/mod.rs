@@ -16,3 +16,25 @@ pub fn secrets(n: usize) -> Vec<[u8; 20]> {
         })
         .collect()
 }
+
+/// `n` TOTP accounts over [`secrets`] with distinct names and 37 issuers.
+#[allow(dead_code)] // not every bench uses it
+pub fn accounts(n: usize) -> Vec<countersign_core::uri::OtpAccount> {
+    use countersign_core::crypto::SecretBytes;
+    use countersign_core::otp::{Algorithm, OtpKind};
+    secrets(n)
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            countersign_core::uri::OtpAccount::new(
+                OtpKind::Totp { period: 30 },
+                Algorithm::Sha1,
+                6,
+                SecretBytes::from_slice(s),
+                Some(format!("Issuer {}", i % 37)),
+                format!("user{i}@example.org"),
+            )
+            .expect("a valid account")
+        })
+        .collect()
+}
