@@ -203,10 +203,9 @@ fn sample_projected(
                 if !res.isValid() {
                     continue;
                 }
-                let corner = |u: f64, w: f64| {
-                    // Symbol corners from the finder centres (3.5 modules out).
-                    (u as f32 * scale, w as f32 * scale)
-                };
+                // Symbol corners: 3.5 modules out from the finder centres (and the fourth
+                // corner's estimate), in frame pixels.
+                let corner = |u: f64, w: f64| (u as f32 * scale, w as f32 * scale);
                 let (ex, ey) = ((trx - tlx) / l * 3.5, (try_ - tly) / l * 3.5);
                 let (fx, fy) = ((blx - tlx) / l * 3.5, (bly - tly) / l * 3.5);
                 return Some(DecodedQr {
@@ -226,8 +225,10 @@ fn sample_projected(
     None
 }
 
-/// Most finder patterns (largest first) and triples [`slanted_sets`] considers.
+/// Most finder patterns (largest first) [`slanted_sets`] combines.
 const SLANTED_PATTERNS: usize = 12;
+
+/// Most triples [`slanted_sets`] offers to the sampler.
 const SLANTED_SETS: usize = 8;
 
 /// Triples of finder patterns that rxing's grouping refuses but a code tilted 50-60 degrees away
