@@ -9,8 +9,8 @@ The profile (written by core/benches/qr_decode.rs when QR_BENCH_PROFILE is set) 
 frame and attempt, each attempt run alone: its bit matrix, polarity, whether it is gated, the
 binarisation and detection cost, finder patterns seen and whether it decoded the right text.
 The replay applies the camera preset's rules (attempts in order, stop at the first decode, a gated
-attempt runs only after an earlier one of the same polarity saw EVIDENCE finder patterns, a bit
-matrix is paid for once) and prints the decode rate per category and the summed cost. Costs are
+attempt runs only after an earlier one of the same polarity saw EVIDENCE finder patterns, or an
+earlier one on the same bit matrix if there was one; a bit matrix is paid for once) and prints the decode rate per category and the summed cost. Costs are
 wall times from one run: compare variants replayed from the same profile, not across runs.
 """
 import collections
@@ -37,17 +37,23 @@ def load(path):
 
 
 def replay(frame, order):
-    evidence = {False: 0, True: 0}
+    evidence = {False: 0, True: 0}  # per polarity
+    per_matrix = {}  # (matrix, polarity) -> finders, for attempts that re-read a matrix
     made, cost = set(), 0.0
     for n, i in enumerate(order):
         s = frame["steps"].get(i)
-        if s is None or (n > 0 and s["gated"] and evidence[s["inv"]] < EVIDENCE):
+        if s is None:
+            continue
+        key = (s["matrix"], s["inv"])
+        seen = per_matrix.get(key, evidence[s["inv"]])
+        if n > 0 and s["gated"] and seen < EVIDENCE:
             continue
         if s["matrix"] not in made:
             cost += frame["matrix_ms"][s["matrix"]]
             made.add(s["matrix"])
         cost += s["ms"]
         evidence[s["inv"]] = max(evidence[s["inv"]], s["finders"])
+        per_matrix[key] = max(per_matrix.get(key, 0), s["finders"])
         if s["found"] > 0:
             return (s["ok"] if frame["has"] else False), cost
     return (not frame["has"]), cost

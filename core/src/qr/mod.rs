@@ -22,8 +22,8 @@
 //! inverted (dark-mode) attempt, a 2x downscaled attempt for noise and low contrast, and extra
 //! attempts that run only when an earlier one saw finder patterns, all inside a time budget. On
 //! the synthetic benchmark (seed 771) that reads 88.7 % of the frames against zxing-cpp's
-//! 81.6 % and plain rqrr's 47.3 %, at least as many as zxing-cpp in every category, at 0.45x
-//! zxing-cpp's median time (0.59x on an empty 1080p frame). rqrr, which the design card named,
+//! 81.6 % and plain rqrr's 47.3 %, at least as many as zxing-cpp in every category, at 0.46x
+//! zxing-cpp's median time (0.61x on an empty 1080p frame). rqrr, which the design card named,
 //! is not used: most of its misses come from its finder-pattern grouping, which no
 //! pre-processing fixes, and an empty 1080p frame costs it ~10x zxing-cpp. Figures:
 //! `docs/adr/0002-qr-decoder.md`, produced by `tests/qr-bench/run.sh`.

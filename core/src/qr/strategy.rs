@@ -8,8 +8,8 @@
 //! 2. the same bits inverted (dark-mode screens: light-on-dark);
 //! 3. 2x box-downscaled with a low block-range floor (averages sensor noise and JPEG blocking
 //!    away, reads low-contrast frames);
-//! 4. *only if an earlier attempt of the same polarity saw [`EVIDENCE`] finder patterns* (or with
-//!    `try_harder`): 3x3 box blur + low range floor (noise, low contrast), a small-window local
+//! 4. *only if an earlier attempt of the same polarity saw [`EVIDENCE`] finder patterns* (of the
+//!    same bit matrix, for an attempt that re-reads one; or with `try_harder`): 3x3 box blur + low range floor (noise, low contrast), a small-window local
 //!    mean (blur), a dense row scan (small codes in big frames), and rxing's older detector on
 //!    the blurred bits (a different grid model; reads a few noisy frames the others miss).
 //!
@@ -64,7 +64,8 @@ pub(crate) struct Step {
     /// Use the older ZXing detector ([`decode::detect_legacy`]) instead of the default one.
     pub(crate) legacy: bool,
     /// Run only when an earlier attempt of the same polarity saw at least [`EVIDENCE`] finder
-    /// patterns, unless `try_harder`.
+    /// patterns (an earlier attempt on the same bit matrix, if there was one), unless
+    /// `try_harder`.
     pub(crate) gated: bool,
 }
 
@@ -194,8 +195,9 @@ pub(crate) fn run(full: Plane<'_>, steps: &[Step], options: &DecodeOptions) -> O
         matrices: Vec::new(),
     };
     let mut out = Outcome::default();
-    // Most finder patterns seen so far, per polarity.
+    // Most finder patterns seen so far, per polarity and per bit matrix read.
     let (mut ev_normal, mut ev_inverted) = (0usize, 0usize);
+    let mut ev_matrix: Vec<((usize, Threshold, Polarity), usize)> = Vec::new();
     for (i, st) in steps.iter().enumerate() {
         if i > 0 {
             if deadline.is_some_and(|d| Instant::now() >= d) {
@@ -204,9 +206,16 @@ pub(crate) fn run(full: Plane<'_>, steps: &[Step], options: &DecodeOptions) -> O
             if options.stop_at_first && !out.found.is_empty() {
                 break;
             }
-            let evidence = match st.polarity {
-                Normal => ev_normal,
-                Inverted => ev_inverted,
+            // A step that re-reads a bit matrix an earlier step read (the dense scan, the older
+            // detector) needs evidence from that matrix: finder-like noise in another
+            // binarisation says nothing about these bits. Other steps take any of the polarity.
+            let key = (st.scale, st.threshold, st.polarity);
+            let evidence = match ev_matrix.iter().find(|(k, _)| *k == key) {
+                Some(&(_, n)) => n,
+                None => match st.polarity {
+                    Normal => ev_normal,
+                    Inverted => ev_inverted,
+                },
             };
             if st.gated && evidence < EVIDENCE && !options.try_harder {
                 continue;
@@ -223,6 +232,11 @@ pub(crate) fn run(full: Plane<'_>, steps: &[Step], options: &DecodeOptions) -> O
         match st.polarity {
             Normal => ev_normal = ev_normal.max(attempt.finders),
             Inverted => ev_inverted = ev_inverted.max(attempt.finders),
+        }
+        let key = (st.scale, st.threshold, st.polarity);
+        match ev_matrix.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, n)) => *n = (*n).max(attempt.finders),
+            None => ev_matrix.push((key, attempt.finders)),
         }
         if !attempt.found.is_empty() && out.first_hit.is_none() {
             out.first_hit = Some(i);
