@@ -554,6 +554,16 @@ pub fn import_parsed(
             });
             continue;
         }
+        // A refused entry is reported now, so an identical later one fails the same way
+        // instead of counting as its duplicate.
+        if let Err(VaultError::InvalidInput(reason)) = Vault::check_oath_names(a) {
+            report.failed.push(EntryFailure {
+                index: item.index,
+                label: label_of(a.issuer(), a.account_name()),
+                reason,
+            });
+            continue;
+        }
         known.insert(fp, None);
         let mut groups: Vec<String> = item
             .groups

@@ -370,6 +370,25 @@ fn uri_export_round_trip_same_accounts_and_codes() {
 // ---------------------------------------------------------------- duplicates
 
 #[test]
+fn a_refused_entry_repeated_fails_twice_and_is_no_ones_duplicate() {
+    let (_d, v) = new_vault();
+    let long = "n".repeat(300);
+    let line = format!("otpauth://totp/Example:{long}?secret={SECRET_A}&issuer=Example\n");
+    let text = format!("{line}{line}otpauth://totp/Other:bob?secret={SECRET_B}&issuer=Other\n");
+    let report = import(&v, text.as_bytes(), None, None, NOW).unwrap();
+    assert_eq!(report.imported.len(), 1, "{report:?}");
+    assert!(report.duplicates.is_empty(), "{:?}", report.duplicates);
+    let failed: Vec<usize> = report.failed.iter().map(|f| f.index).collect();
+    assert_eq!(failed, vec![1, 2], "line numbers");
+    assert!(
+        report.failed[0].reason.contains("longer than"),
+        "{:?}",
+        report.failed[0]
+    );
+    assert_eq!(v.list().unwrap().len(), 1);
+}
+
+#[test]
 fn duplicates_against_the_vault_and_within_the_file() {
     let (_d, v) = new_vault();
     let existing = add(

@@ -649,6 +649,23 @@ impl Vault {
         Ok(out)
     }
 
+    /// Whether [`Vault::add_oath`] would accept `account`'s names (length, no control
+    /// characters), without touching the file: lets an importer report a refused entry before
+    /// it counts as the original of later duplicates.
+    ///
+    /// # Errors
+    /// [`VaultError::InvalidInput`] with the reason `add_oath` would give.
+    pub fn check_oath_names(account: &OtpAccount) -> Result<()> {
+        Self::oath_names(account).map(|_| ())
+    }
+
+    /// The cleaned issuer and account name, or why they are refused.
+    fn oath_names(account: &OtpAccount) -> Result<(Option<String>, String)> {
+        let issuer = account.issuer().map(|i| clean(i, "issuer")).transpose()?;
+        let name = clean(account.account_name(), "account name")?;
+        Ok((issuer, name))
+    }
+
     /// Inserts and seals one OATH account inside `tx`.
     fn insert_oath(
         &self,
@@ -657,8 +674,7 @@ impl Vault {
         account: &OtpAccount,
         now: u64,
     ) -> Result<AccountId> {
-        let issuer = account.issuer().map(|i| clean(i, "issuer")).transpose()?;
-        let name = clean(account.account_name(), "account name")?;
+        let (issuer, name) = Self::oath_names(account)?;
         let counter = match account.kind() {
             OtpKind::Hotp { counter } => Some(counter),
             _ => None,
