@@ -171,6 +171,14 @@ fn sample_projected(
             // One module along each axis near the fourth corner.
             let (ux, uy) = ((qx - blx) / l, (qy - bly) / l);
             let (vx, vy) = ((qx - trx) / l, (qy - try_) / l);
+            // Finder centres and the fourth corner in module coordinates.
+            let d = dim as f32;
+            let grid = Quadrilateral::new(
+                Point::new(3.5, 3.5),
+                Point::new(d - 3.5, 3.5),
+                Point::new(d - 3.5, d - 3.5),
+                Point::new(3.5, d - 3.5),
+            );
             for (i, j) in [
                 (0, 0),
                 (-1, 0),
@@ -184,13 +192,6 @@ fn sample_projected(
             ] {
                 let (i, j) = (f64::from(i), f64::from(j));
                 let q = pt(qx + i * ux + j * vx, qy + i * uy + j * vy);
-                let d = dim as f32;
-                let grid = Quadrilateral::new(
-                    Point::new(3.5, 3.5),
-                    Point::new(d - 3.5, 3.5),
-                    Point::new(d - 3.5, d - 3.5),
-                    Point::new(3.5, d - 3.5),
-                );
                 let image = Quadrilateral::new(tl.p, tr.p, q, bl.p);
                 let Ok((sampled, _)) = DefaultGridSampler
                     .sample_grid_detailed(bits, dim as u32, dim as u32, grid, image)

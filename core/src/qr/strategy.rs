@@ -122,6 +122,14 @@ struct Cache<'a> {
 }
 
 impl<'a> Cache<'a> {
+    fn new(full: Plane<'a>) -> Self {
+        Cache {
+            full,
+            scaled: Vec::new(),
+            matrices: Vec::new(),
+        }
+    }
+
     fn plane(&mut self, scale: usize) -> Option<Plane<'_>> {
         if scale <= 1 {
             return Some(self.full);
@@ -189,14 +197,9 @@ pub(crate) struct Outcome {
 pub(crate) fn run(full: Plane<'_>, steps: &[Step], options: &DecodeOptions) -> Outcome {
     let start = Instant::now();
     let deadline = start.checked_add(options.time_budget);
-    let mut cache = Cache {
-        full,
-        scaled: Vec::new(),
-        matrices: Vec::new(),
-    };
+    let mut cache = Cache::new(full);
     let mut out = Outcome::default();
-    // Most finder patterns seen so far, per polarity and per bit matrix read.
-    let (mut ev_normal, mut ev_inverted) = (0usize, 0usize);
+    // Most finder patterns seen so far on each (bit matrix, polarity) read.
     let mut ev_matrix: Vec<((usize, Threshold, Polarity), usize)> = Vec::new();
     for (i, st) in steps.iter().enumerate() {
         if i > 0 {
@@ -212,10 +215,12 @@ pub(crate) fn run(full: Plane<'_>, steps: &[Step], options: &DecodeOptions) -> O
             let key = (st.scale, st.threshold, st.polarity);
             let evidence = match ev_matrix.iter().find(|(k, _)| *k == key) {
                 Some(&(_, n)) => n,
-                None => match st.polarity {
-                    Normal => ev_normal,
-                    Inverted => ev_inverted,
-                },
+                None => ev_matrix
+                    .iter()
+                    .filter(|((_, _, p), _)| *p == st.polarity)
+                    .map(|&(_, n)| n)
+                    .max()
+                    .unwrap_or(0),
             };
             if st.gated && evidence < EVIDENCE && !options.try_harder {
                 continue;
@@ -229,10 +234,6 @@ pub(crate) fn run(full: Plane<'_>, steps: &[Step], options: &DecodeOptions) -> O
         // The first attempt runs to the end whatever the budget; later ones also stop between
         // candidate triples once it is spent.
         let attempt = attempt(st, m, if i == 0 { None } else { deadline });
-        match st.polarity {
-            Normal => ev_normal = ev_normal.max(attempt.finders),
-            Inverted => ev_inverted = ev_inverted.max(attempt.finders),
-        }
         let key = (st.scale, st.threshold, st.polarity);
         match ev_matrix.iter_mut().find(|(k, _)| *k == key) {
             Some((_, n)) => *n = (*n).max(attempt.finders),
@@ -279,11 +280,7 @@ pub struct StepProfile {
 /// Runs every step of `steps` on `full` with no gating, budget or early stop, and reports what
 /// each saw and cost: the data behind the cascade order (`tests/qr-bench/cascade.py` replays it).
 pub(crate) fn profile(full: Plane<'_>, steps: &[Step]) -> Vec<StepProfile> {
-    let mut cache = Cache {
-        full,
-        scaled: Vec::new(),
-        matrices: Vec::new(),
-    };
+    let mut cache = Cache::new(full);
     let mut out = Vec::with_capacity(steps.len());
     for (i, st) in steps.iter().enumerate() {
         let t = Instant::now();

@@ -76,31 +76,19 @@ fn draw(
     draw_mapped(img, (w, h), text, (cx, cy), pitch, map, colors);
 }
 
-/// [`draw`] for a code turned `tilt_deg` away from a pinhole camera about its vertical axis
-/// (focal length `focal` px, the code's centre at that distance): the near edge looks larger,
-/// the far edge smaller and closer together, as a phone held at an angle sees it.
-#[allow(clippy::too_many_arguments)]
-fn draw_tilted(
-    img: &mut [f32],
-    w: usize,
-    h: usize,
-    text: &str,
-    (cx, cy): (f32, f32),
-    pitch: f32,
-    tilt_deg: f32,
-    focal: f32,
-    colors: (f32, f32),
-) {
+/// The map for [`draw_mapped`] of a code turned `tilt_deg` away from a pinhole camera about its
+/// vertical axis (focal length `focal` px, the code's centre at that distance): the near edge
+/// looks larger, the far edge smaller and closer together, as a phone held at an angle sees it.
+fn tilted_view(tilt_deg: f32, focal: f32) -> impl Fn(f32, f32) -> Option<(f32, f32)> {
     let (s, c) = tilt_deg.to_radians().sin_cos();
     // Ray through (px, py, focal) meets the plane z = focal + u sin, x = u cos.
-    let map = |px: f32, py: f32| {
+    move |px: f32, py: f32| {
         let den = focal * c - px * s;
         (den > 1.0).then(|| {
             let u = px * focal / den;
             (u, py * (focal + u * s) / focal)
         })
-    };
-    draw_mapped(img, (w, h), text, (cx, cy), pitch, map, colors);
+    }
 }
 
 /// Draws `text`'s code through `map` (frame offset from `(cx, cy)` to code-plane pixels from the
@@ -372,15 +360,13 @@ fn code_tilted_sixty_degrees_is_read() {
     let (w, h) = (900, 600);
     for (tilt, seed) in [(60.0, 21), (-58.0, 22)] {
         let mut img = camera_frame(w, h, seed);
-        draw_tilted(
+        draw_mapped(
             &mut img,
-            w,
-            h,
+            (w, h),
             URI,
             (450.0, 300.0),
             5.5,
-            tilt,
-            900.0,
+            tilted_view(tilt, 900.0),
             (30.0, 215.0),
         );
         let mut rng = Rng(seed);
