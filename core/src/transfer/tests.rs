@@ -545,18 +545,23 @@ fn aegis_encrypted_with_aegis_default_scrypt_cost() {
     check_aegis_import(&v, &report);
 }
 
+/// An encrypted file without a password, and with a wrong one: typed errors.
+fn assert_password_is_needed(v: &Vault, file: &[u8]) {
+    assert!(matches!(
+        import(v, file, None, None, NOW),
+        Err(TransferError::PasswordRequired)
+    ));
+    assert!(matches!(
+        import(v, file, None, Some(b"wrong"), NOW),
+        Err(TransferError::WrongPassword)
+    ));
+}
+
 #[test]
 fn aegis_encrypted_failures_are_typed_and_import_nothing() {
     let file = aegis_encrypted(&aegis_db_v3(), PASSWORD, 10, 8);
     let (_d, v) = new_vault();
-    assert!(matches!(
-        import(&v, &file, None, None, NOW),
-        Err(TransferError::PasswordRequired)
-    ));
-    assert!(matches!(
-        import(&v, &file, None, Some(b"wrong"), NOW),
-        Err(TransferError::WrongPassword)
-    ));
+    assert_password_is_needed(&v, &file);
     // Flip one byte of the db ciphertext: the slot opens, the db does not.
     let mut json: serde_json::Value = serde_json::from_slice(&file).unwrap();
     let db = json["db"].as_str().unwrap().to_string();
@@ -710,14 +715,7 @@ fn twofas_plain_versions_1_to_4() {
 fn twofas_encrypted_and_its_failures() {
     let file = twofas_encrypted(PASSWORD);
     let (_d, v) = new_vault();
-    assert!(matches!(
-        import(&v, &file, None, None, NOW),
-        Err(TransferError::PasswordRequired)
-    ));
-    assert!(matches!(
-        import(&v, &file, None, Some(b"wrong"), NOW),
-        Err(TransferError::WrongPassword)
-    ));
+    assert_password_is_needed(&v, &file);
     let mut json: serde_json::Value = serde_json::from_slice(&file).unwrap();
     let enc = json["servicesEncrypted"].as_str().unwrap().to_string();
     let (ct, rest) = enc.split_once(':').unwrap();
